@@ -1,0 +1,168 @@
+"""The message catalogue: which types exist, their XSDs and body models, and how to decode them.
+
+A type is registered by listing its body class in ``_BODY_MODULES``; its XSD is
+``hub/schemas/xsd/<type>.xsd``. XSDs are compiled once, lazily, with a parser that never touches the
+network.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from lxml import etree
+from pydantic import ValidationError
+
+from hub import codec
+from hub.errors import ErrorDetail, MessageRejected
+from hub.schemas.base import Body
+
+XSD_DIR = Path(__file__).parent / "schemas" / "xsd"
+
+# Message types of partner contract version 1 (DESIGN.md section 3).
+CONTRACT_TYPES: tuple[str, ...] = (
+    "customs.release", "manifest.sea", "manifest.air", "arrival.iar", "bayplan", "idf", "ucr.issued",
+    "customs.entry", "duty.assessment", "permit.application", "permit.status", "payment.confirmation",
+    "delivery.order", "insurance.certificate", "eseal.event", "gate.event", "maintenance.notice",
+    "consignment.status.request", "consignment.status.response", "ack",
+)  # fmt: skip
+
+# module -> class name of each catalogue type's body model
+_BODY_MODULES: dict[str, tuple[str, str]] = {
+    "manifest.sea": ("hub.schemas.manifest_sea", "SeaManifest"),
+    "customs.release": ("hub.schemas.customs_release", "CustomsRelease"),
+    "permit.status": ("hub.schemas.permit_status", "PermitStatus"),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-partner caps applied before and during parsing."""
+
+    max_bytes: int = codec.DEFAULT_MAX_BYTES
+    max_depth: int = codec.DEFAULT_MAX_DEPTH
+
+
+@dataclass
+class MessageSpec:
+    name: str
+    model: type[Body]
+
+    @property
+    def root(self) -> str:
+        return self.model.ROOT
+
+    @property
+    def namespace(self) -> str:
+        return codec.namespace_for(self.name)
+
+    @property
+    def xsd_path(self) -> Path:
+        return XSD_DIR / f"{self.name}.xsd"
+
+    @cached_property
+    def schema(self) -> etree.XMLSchema:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        doc = etree.parse(str(self.xsd_path), parser)
+        return etree.XMLSchema(doc)
+
+
+class Catalogue:
+    def __init__(self) -> None:
+        self._specs: dict[str, MessageSpec] = {}
+        self._by_root: dict[str, str] = {}
+        for msg_type, (module, cls_name) in _BODY_MODULES.items():
+            model = getattr(importlib.import_module(module), cls_name)
+            self._specs[msg_type] = MessageSpec(msg_type, model)
+            self._by_root[f"{{{codec.namespace_for(msg_type)}}}{model.ROOT}"] = msg_type
+
+    def types(self) -> list[str]:
+        return sorted(self._specs)
+
+    def spec(self, msg_type: str) -> MessageSpec:
+        spec = self._specs.get(msg_type)
+        if spec is None:
+            raise MessageRejected.one("TYPE_UNKNOWN", f"unknown message type {msg_type!r}")
+        return spec
+
+    def type_of_root(self, tag: str) -> str | None:
+        return self._by_root.get(tag)
+
+    def decode(
+        self, body: bytes, content_type: str, declared_type: str, limits: Limits = Limits()
+    ) -> Body:
+        """Validate a payload of the declared type and return its body model, or raise MessageRejected."""
+        codec.check_size(body, limits.max_bytes)
+        spec = self.spec(declared_type)
+        if content_type == codec.XML_CT:
+            return self._decode_xml(body, spec, limits)
+        if content_type == codec.JSON_CT:
+            return self._decode_json(body, spec, limits)
+        raise MessageRejected.one(
+            "CONTENT_TYPE_UNSUPPORTED",
+            f"content_type {content_type!r} is not supported for {declared_type}",
+        )
+
+    def _decode_xml(self, body: bytes, spec: MessageSpec, limits: Limits) -> Body:
+        root = codec.parse_xml(body, limits.max_depth)
+        found = self.type_of_root(root.tag)
+        if found != spec.name:
+            qname = etree.QName(root)
+            raise MessageRejected.one(
+                "TYPE_MISMATCH",
+                f"declared type {spec.name} but the root element is {qname.localname} in "
+                f"namespace {qname.namespace or '(none)'}; expected {spec.root} in {spec.namespace}",
+                "/" + qname.localname,
+                root.sourceline,
+            )
+        schema = spec.schema
+        if not schema.validate(root):
+            details = [
+                ErrorDetail("XML_SCHEMA", e.message, _clean_path(e.path), e.line)
+                for e in schema.error_log
+            ]
+            raise MessageRejected(details[:20])
+        try:
+            return spec.model.model_validate(codec.xml_to_dict(root, spec.model))
+        except ValidationError as exc:
+            raise MessageRejected(codec.validation_details(exc, "XML_SCHEMA", root)) from exc
+
+    def _decode_json(self, body: bytes, spec: MessageSpec, limits: Limits) -> Body:
+        data = codec.parse_json(body, limits.max_depth)
+        if not isinstance(data, dict):
+            raise MessageRejected.one("JSON_SCHEMA", "the document must be a JSON object", "/")
+        found = data.pop("messageType", None)
+        if found != spec.name:
+            raise MessageRejected.one(
+                "TYPE_MISMATCH",
+                f"declared type {spec.name} but messageType is {found!r}",
+                "/messageType",
+            )
+        try:
+            return spec.model.model_validate(data)
+        except ValidationError as exc:
+            raise MessageRejected(codec.validation_details(exc, "JSON_SCHEMA")) from exc
+
+    def encode(self, body: Body, content_type: str) -> bytes:
+        if content_type == codec.JSON_CT:
+            return codec.model_to_json(body)
+        if content_type == codec.XML_CT:
+            return codec.model_to_xml(body)
+        raise ValueError(f"cannot encode {body.TYPE} as {content_type}")
+
+
+def _clean_path(path: str | None) -> str | None:
+    """lxml reports ``/*[local-name()='X']``-style or prefixed paths; keep local names only."""
+    if not path:
+        return path
+    import re
+
+    path = re.sub(r"\*\[local-name\(\)\s*=\s*'([^']+)'\]", r"\1", path)
+    return re.sub(r"/[A-Za-z0-9_]+:", "/", path)
+
+
+def known_types() -> list[str]:
+    """Every message type partners may send under contract version 1 (those the catalogue decodes)."""
+    return sorted(_BODY_MODULES)

@@ -1,0 +1,309 @@
+"""Typed configuration loaded from ``config/*.yaml``; unknown keys fail at start-up, naming file and key.
+
+Files: ``hub.yaml`` (settings), ``partners.yaml`` (the registry seed), ``routes.yaml`` (type -> recipient
+profiles) and ``access.yaml`` (the legal access matrix of ACCESS.md). ``load_config`` collects every
+problem across all files before raising one ``ConfigError``, so ``hub config check`` reports them all.
+Settings can be overridden by environment variables ``HUB_<SECTION>_<KEY>`` (e.g. ``HUB_STORE_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hub.errors import ConfigError
+from hub.schemas.base import IdScheme
+
+PARTNER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
+RESERVED_IDS = frozenset({"hub"})
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class Profile(StrEnum):
+    """Partner profiles: the columns of ACCESS.md."""
+
+    CUS = "CUS"
+    KT = "KT"
+    KPA = "KPA"
+    SHA = "SHA"
+    GHA = "GHA"
+    CON = "CON"
+    CFS = "CFS"
+    CA = "CA"
+    EXIM = "EXIM"
+    BNK = "BNK"
+    INS = "INS"
+    PGA = "PGA"
+    NPA = "NPA"
+    NT = "NT"
+    MS = "MS"
+    IRA = "IRA"
+    ESV = "ESV"
+
+
+class Cell(StrEnum):
+    """An access matrix cell: ``all``, ``own``, ``aff`` deliver; ``deny`` never does."""
+
+    ALL = "all"
+    OWN = "own"
+    AFF = "aff"
+    DENY = "deny"
+
+
+class PartnerStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DEREGISTERED = "deregistered"
+
+
+Format = Literal["application/xml", "application/json", "application/edifact"]
+
+
+# ---------------------------------------------------------------- hub.yaml
+
+
+class BrokerSettings(Strict):
+    url: str = "amqp://127.0.0.1:5672/"
+    vhost: str = "/"
+    user: str = "hub"
+    management_url: str = "http://127.0.0.1:15672"
+    admin_user: str = "guest"
+    admin_password: str = Field(default="guest", repr=False)
+    heartbeat: int = Field(default=5, ge=1, le=600)
+    prefetch_per_sender: int = Field(default=50, ge=1, le=10_000)
+    prefetch_total: int = Field(default=500, ge=1, le=100_000)
+    batch_size: int = Field(default=100, ge=1, le=10_000)
+
+
+class StoreSettings(Strict):
+    url: str = "sqlite:///var/hub.db"
+
+
+class AckSettings(Strict):
+    max_length: int = Field(default=10_000, ge=1)
+
+
+class LimitSettings(Strict):
+    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_depth: int = Field(default=64, ge=4, le=1024)
+
+
+class LogSettings(Strict):
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class MetricsSettings(Strict):
+    port: int = Field(default=9464, ge=0, le=65535)  # 0 disables the endpoint
+
+
+class Settings(Strict):
+    broker: BrokerSettings = BrokerSettings()
+    store: StoreSettings = StoreSettings()
+    acks: AckSettings = AckSettings()
+    limits: LimitSettings = LimitSettings()
+    log: LogSettings = LogSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    secrets_file: str = "../var/secrets.json"
+    quarantine_queue_max: int = Field(default=1_000_000, ge=1)
+
+
+# ---------------------------------------------------------------- partners.yaml
+
+
+class Partner(Strict):
+    """A registry entry. ``identifiers`` are the business ids messages name this partner by."""
+
+    id: str
+    name: str
+    profiles: tuple[Profile, ...] = Field(min_length=1)
+    status: PartnerStatus = PartnerStatus.ACTIVE
+    sends: tuple[str, ...] = ()
+    receive_format: Format = "application/xml"
+    ack_format: Literal["json", "edifact"] = "json"
+    identifiers: dict[IdScheme, tuple[str, ...]] = {}
+    max_bytes: int | None = Field(default=None, ge=1024)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not PARTNER_ID_RE.match(value):
+            raise ValueError("a partner id is [a-z0-9][a-z0-9-]{1,31}")
+        if value in RESERVED_IDS:
+            raise ValueError(f"{value!r} is reserved for the hub itself")
+        return value
+
+
+class PartnersFile(Strict):
+    partners: list[Partner]
+
+
+# ---------------------------------------------------------------- routes.yaml and access.yaml
+
+
+class Route(Strict):
+    to: tuple[Profile, ...]
+
+
+class RoutesFile(Strict):
+    routes: dict[str, Route]
+
+
+class AccessRule(Strict):
+    cell: Cell
+    basis: str = Field(min_length=1)
+    sender: bool = False  # the usual sender (S in ACCESS.md): gets acknowledgements, not deliveries
+
+
+class AccessFile(Strict):
+    version: Literal[1]
+    default: Literal["deny"]
+    access: dict[str, dict[Profile, AccessRule]]
+
+
+class HubConfig(Strict):
+    """Everything loaded from the config directory."""
+
+    directory: Path
+    settings: Settings
+    partners: tuple[Partner, ...]
+    routes: dict[str, Route]
+    access: dict[str, dict[Profile, AccessRule]]
+
+    def partner(self, partner_id: str) -> Partner | None:
+        return self.partner_index().get(partner_id)
+
+    def partner_index(self) -> dict[str, Partner]:
+        index: dict[str, Partner] | None = self.__dict__.get("_index")
+        if index is None:
+            index = {p.id: p for p in self.partners}
+            object.__setattr__(self, "_index", index)
+        return index
+
+    def secrets_path(self) -> Path:
+        override = os.environ.get("HUB_SECRETS_FILE")
+        path = Path(override) if override else Path(self.settings.secrets_file)
+        return path if path.is_absolute() else (self.directory / path).resolve()
+
+    def store_url(self) -> str:
+        """SQLite paths in config are relative to the config directory's parent (the project root)."""
+        url = self.settings.store.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str((self.directory.parent / url[len(prefix) :]).resolve())
+        return url
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    if not path.exists():
+        problems.append(f"{path.name}: file not found in {path.parent}")
+        return None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        problems.append(f"{path.name}: not valid YAML: {exc}")
+        return None
+
+
+def _validate(model: type[_M], data: Any, fname: str, problems: list[str]) -> _M | None:
+    if data is None:
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_input=False, include_url=False):
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{fname}: {key}: {msg}")
+        return None
+
+
+def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """Apply ``HUB_<SECTION>_<KEY>`` (and ``HUB_<KEY>`` for top-level keys) from the environment."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for name, field in Settings.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            section = out.setdefault(name, {})
+            if not isinstance(section, dict):
+                continue
+            for key in ann.model_fields:
+                var = f"HUB_{name}_{key}".upper()
+                if var in env:
+                    section[key] = env[var]
+        elif f"HUB_{name}".upper() in env:
+            out[name] = env[f"HUB_{name}".upper()]
+    return out
+
+
+def load_config(directory: str | Path, env: dict[str, str] | None = None) -> HubConfig:
+    """Load and cross-check the whole configuration; raise ConfigError listing every problem."""
+    from hub.catalogue import CONTRACT_TYPES, known_types
+
+    directory = Path(directory).resolve()
+    env = dict(os.environ) if env is None else env
+    problems: list[str] = []
+    raw_settings = _read_yaml(directory / "hub.yaml", problems)
+    if isinstance(raw_settings, dict):
+        raw_settings = _env_overrides(raw_settings, env)
+    settings = _validate(Settings, raw_settings, "hub.yaml", problems)
+    partners = _validate(PartnersFile, _read_yaml(directory / "partners.yaml", problems), "partners.yaml", problems)
+    routes = _validate(RoutesFile, _read_yaml(directory / "routes.yaml", problems), "routes.yaml", problems)
+    access = _validate(AccessFile, _read_yaml(directory / "access.yaml", problems), "access.yaml", problems)
+
+    types = set(CONTRACT_TYPES)
+    decodable = set(known_types())
+    if partners is not None:
+        seen: set[str] = set()
+        claimed: dict[tuple[IdScheme, str], str] = {}
+        for i, p in enumerate(partners.partners):
+            if p.id in seen:
+                problems.append(f"partners.yaml: partners.{i}.id: duplicate partner id {p.id!r}")
+            seen.add(p.id)
+            for t in p.sends:
+                if t not in decodable:
+                    problems.append(f"partners.yaml: partners.{i}.sends: {t!r} is not a type the hub decodes")
+            for scheme, values in p.identifiers.items():
+                for value in values:
+                    other = claimed.setdefault((scheme, value), p.id)
+                    if other != p.id:
+                        problems.append(
+                            f"partners.yaml: partners.{i}.identifiers.{scheme}: {scheme} identifier "
+                            f"already belongs to {other!r}"
+                        )
+    if routes is not None:
+        for t in routes.routes:
+            if t not in types:
+                problems.append(f"routes.yaml: routes.{t}: unknown message type {t!r}")
+    if access is not None:
+        for t in access.access:
+            if t not in types:
+                problems.append(f"access.yaml: access.{t}: unknown message type {t!r}")
+        if routes is not None:
+            for t, route in routes.routes.items():
+                for prof in route.to:
+                    rule = access.access.get(t, {}).get(prof)
+                    if rule is None or rule.cell is Cell.DENY:
+                        problems.append(
+                            f"routes.yaml: routes.{t}.to: profile {prof} is routed {t} but access.yaml "
+                            "denies it (default deny)"
+                        )
+    if problems or settings is None or partners is None or routes is None or access is None:
+        raise ConfigError(problems)
+    return HubConfig(
+        directory=directory,
+        settings=settings,
+        partners=tuple(partners.partners),
+        routes=routes.routes,
+        access=access.access,
+    )

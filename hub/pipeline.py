@@ -1,0 +1,445 @@
+"""The ingest pipeline run by ``hub run``: one broker session at a time, batch by batch.
+
+Per batch (DESIGN.md section 2): authenticate by the broker-validated ``user_id``; check type agreement;
+decode and validate; canonicalise; de-duplicate on (sender, message_id) against the store; route; publish
+every delivery, acknowledgement and quarantine copy with publisher confirms (``mandatory``, returns
+raised) and await them together; commit the batch's store rows in one transaction; only then ack the
+inbound messages (one ``multiple`` ack). A crash anywhere before the commit redelivers the batch, and
+the derived delivery ids make the repeats recognisable; a crash after the commit is recognised by the
+``redelivered`` flag and answered with the same ``accepted`` acknowledgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
+
+from hub import logs, metrics
+from hub import topology as t
+from hub.acks import AckStatus, ack_document
+from hub.catalogue import Catalogue, Limits
+from hub.config import HubConfig, Partner, PartnerStatus
+from hub.errors import BrokerUnavailable, ErrorDetail, MessageRejected, StoreUnavailable, TransientError
+from hub.ids import ack_id, delivery_id, payload_hash
+from hub.routing import RoutingTable, route
+from hub.schemas.base import Body, Keys
+from hub.store import AcceptedRow, QuarantineRow, Store
+
+CONTRACT = "1"
+MAX_MESSAGE_ID = 128
+log = logs.get("hub.pipeline")
+
+
+@dataclass
+class Inbound:
+    """One message taken from ``hub.in.<queue_partner>`` (or from ``hub.acks.dropped``)."""
+
+    msg: AbstractIncomingMessage
+    queue_partner: str | None  # None: a dropped-acknowledgement notice
+
+
+@dataclass
+class Prepared:
+    inbound: Inbound
+    sender: str | None = None
+    message_id: str | None = None
+    msg_type: str | None = None
+    quarantine: str | None = None
+    rejection: list[ErrorDetail] | None = None
+    body: Body | None = None
+    keys: Keys | None = None
+    sha: str = ""
+
+
+@dataclass
+class Publish:
+    routing_key: str
+    message: aio_pika.Message
+    mandatory: bool = True
+
+
+@dataclass
+class BatchResult:
+    publishes: list[Publish] = field(default_factory=list)
+    accepted: list[AcceptedRow] = field(default_factory=list)
+    quarantined: list[QuarantineRow] = field(default_factory=list)
+    ack_drops: dict[str, int] = field(default_factory=dict)
+    outcomes: list[tuple[Prepared, str]] = field(default_factory=list)
+
+
+def _header(msg: AbstractIncomingMessage, name: str) -> str | None:
+    value = (msg.headers or {}).get(name)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return None if value is None else str(value)
+
+
+class Pipeline:
+    def __init__(self, config: HubConfig, store: Store, password: str, catalogue: Catalogue | None = None):
+        self.config = config
+        self.store = store
+        self.password = password
+        self.catalogue = catalogue or Catalogue()
+        self.table = RoutingTable.from_config(config)
+        self.partners: dict[str, Partner] = config.partner_index()
+        self.settings = config.settings
+        self.ready = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    # ------------------------------------------------------------ life cycle
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Run sessions until stopped, reconnecting with capped exponential backoff after failures."""
+        delay = 0.5
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                await self._session()
+            except (TransientError, aio_pika.exceptions.AMQPError, OSError, ConnectionError) as exc:
+                self.ready.clear()
+                metrics.RECONNECTS.inc()
+                log.warning("broker session ended", error=type(exc).__name__, detail=str(exc)[:200])
+            if self._stop.is_set():
+                break
+            if time.monotonic() - started > 30:
+                delay = 0.5
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            delay = min(delay * 2, 5.0)
+
+    def _url(self) -> str:
+        b = self.settings.broker
+        from yarl import URL
+
+        url = URL(b.url).with_user(b.user).with_password(self.password)
+        url = url.with_path("/" + b.vhost if b.vhost != "/" else "/")
+        return str(url.update_query(heartbeat=b.heartbeat))
+
+    async def _session(self) -> None:
+        b = self.settings.broker
+        conn = await aio_pika.connect(
+            self._url(), timeout=10, client_properties={"connection_name": "hub-ingest"}
+        )
+        closed = asyncio.Event()
+        conn.close_callbacks.add(lambda *_: closed.set())
+        try:
+            consume_ch = await conn.channel()
+            await consume_ch.set_qos(prefetch_count=b.prefetch_per_sender)
+            await consume_ch.set_qos(prefetch_count=b.prefetch_total, global_=True)
+            pub_ch = await conn.channel(publisher_confirms=True, on_return_raises=True)
+            inq: asyncio.Queue[Inbound] = asyncio.Queue()
+            for pid in self.partners:
+                queue = await consume_ch.get_queue(t.inbound_queue(pid), ensure=True)
+                await queue.consume(self._enqueue(inq, pid), no_ack=False)
+            drops = await consume_ch.get_queue(t.ACKS_DROPPED_QUEUE, ensure=True)
+            await drops.consume(self._enqueue(inq, None), no_ack=False)
+            self.ready.set()
+            log.info("consuming", senders=len(self.partners), vhost=b.vhost)
+            await self._loop(inq, pub_ch, closed)
+        finally:
+            self.ready.clear()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 5)
+
+    @staticmethod
+    def _enqueue(inq: asyncio.Queue[Inbound], pid: str | None) -> Any:
+        async def on_message(msg: AbstractIncomingMessage) -> None:
+            inq.put_nowait(Inbound(msg, pid))
+
+        return on_message
+
+    async def _loop(
+        self, inq: asyncio.Queue[Inbound], pub_ch: AbstractRobustChannel | Any, closed: asyncio.Event
+    ) -> None:
+        size = self.settings.broker.batch_size
+        while not self._stop.is_set():
+            getter = asyncio.ensure_future(inq.get())
+            waiters = {getter, asyncio.ensure_future(closed.wait()), asyncio.ensure_future(self._stop.wait())}
+            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for fut in pending:
+                fut.cancel()
+            if getter not in done:
+                if closed.is_set():
+                    raise BrokerUnavailable("connection closed")
+                return
+            batch = [getter.result()]
+            while len(batch) < size and not inq.empty():
+                batch.append(inq.get_nowait())
+            await self.process_batch(batch, pub_ch)
+
+    # ------------------------------------------------------------ one batch
+
+    async def process_batch(self, batch: list[Inbound], pub_ch: Any) -> None:
+        started = time.perf_counter()
+        metrics.BATCH_SIZE.observe(len(batch))
+        try:
+            result = await self._build(batch)
+            await self._publish_all(pub_ch, result.publishes)
+            await asyncio.to_thread(self.store.commit_batch, result.accepted, result.quarantined)
+            if result.ack_drops:
+                await asyncio.to_thread(self.store.add_ack_drops, result.ack_drops)
+        except (TransientError, aio_pika.exceptions.AMQPError, OSError) as exc:
+            log.warning("batch failed; will be redelivered", size=len(batch), error=type(exc).__name__)
+            await self._nack(batch)
+            raise BrokerUnavailable(f"batch failed: {type(exc).__name__}") from exc
+        await batch[-1].msg.ack(multiple=True)
+        self._account(result)
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _nack(self, batch: list[Inbound]) -> None:
+        with contextlib.suppress(Exception):
+            await batch[-1].msg.nack(multiple=True, requeue=True)
+
+    def _account(self, result: BatchResult) -> None:
+        for prep, outcome in result.outcomes:
+            metrics.MESSAGES.labels(prep.sender or "-", prep.msg_type or "-", outcome).inc()
+            event: dict[str, Any] = {
+                "message_id": prep.message_id,
+                "type": prep.msg_type,
+                "sender": prep.sender,
+                "ucr": prep.keys.ucr if prep.keys else None,
+                "outcome": outcome,
+            }
+            if prep.rejection:
+                event["errors"] = [d.code for d in prep.rejection]
+            if outcome in ("accepted", "duplicate", "redelivered"):
+                log.info("message", **event)
+            else:
+                log.warning("message", **event)
+        for partner, n in result.ack_drops.items():
+            metrics.ACK_DROPS.labels(partner).inc(n)
+
+    async def _build(self, batch: list[Inbound]) -> BatchResult:
+        result = BatchResult()
+        prepared: list[Prepared] = []
+        for item in batch:
+            if item.queue_partner is None:
+                partner = _dropped_ack_partner(item.msg)
+                result.ack_drops[partner] = result.ack_drops.get(partner, 0) + 1
+                continue
+            prepared.append(self.prepare(item))
+        candidates = [p for p in prepared if p.body is not None]
+        seen: dict[tuple[str, str], str] = {}
+        if candidates:
+            try:
+                seen = await asyncio.to_thread(
+                    self.store.seen, [(p.sender or "", p.message_id or "") for p in candidates]
+                )
+            except StoreUnavailable:
+                raise
+        now = datetime.now(UTC)
+        in_batch: dict[tuple[str, str], str] = {}
+        for prep in prepared:
+            if prep.quarantine:
+                self._quarantine(prep, result)
+                continue
+            if prep.rejection:
+                self._ack(prep, AckStatus.REJECTED, now, result, prep.rejection)
+                result.outcomes.append((prep, "rejected"))
+                continue
+            key = (prep.sender or "", prep.message_id or "")
+            previous = in_batch.get(key) or seen.get(key)
+            if previous is None:
+                self._accept(prep, now, result)
+                in_batch[key] = prep.sha
+            elif previous != prep.sha:
+                prep.rejection = [
+                    ErrorDetail(
+                        "DUPLICATE_ID_CONFLICT",
+                        "this message_id was already accepted with a different payload; use a new id",
+                    )
+                ]
+                self._ack(prep, AckStatus.REJECTED, now, result, prep.rejection)
+                result.outcomes.append((prep, "rejected"))
+            elif prep.inbound.msg.redelivered and key in seen:
+                # committed before a crash, not yet acked: answer as the first time did
+                self._ack(prep, AckStatus.ACCEPTED, now, result)
+                result.outcomes.append((prep, "redelivered"))
+            else:
+                self._ack(prep, AckStatus.DUPLICATE, now, result)
+                result.outcomes.append((prep, "duplicate"))
+        return result
+
+    def prepare(self, item: Inbound) -> Prepared:
+        """Authenticate, check the envelope, decode and validate one message (no I/O)."""
+        msg = item.msg
+        prep = Prepared(item)
+        user = msg.user_id
+        if not user:
+            prep.quarantine = "NO_USER_ID"
+            return prep
+        partner = self.partners.get(user)
+        if partner is None:
+            prep.quarantine = "UNKNOWN_USER"
+            return prep
+        if user != item.queue_partner:
+            prep.quarantine = "SENDER_MISMATCH"
+            return prep
+        prep.sender = user
+        prep.message_id = msg.message_id
+        prep.msg_type = msg.type
+        try:
+            self._check_envelope(msg, partner)
+            assert msg.type is not None
+            limits = Limits(partner.max_bytes or self.settings.limits.max_bytes, self.settings.limits.max_depth)
+            body = self.catalogue.decode(msg.body, msg.content_type or "", msg.type, limits)
+            keys = body.keys()
+            header_ucr = _header(msg, "x-ucr")
+            if header_ucr and keys.ucr and header_ucr != keys.ucr:
+                raise MessageRejected.one(
+                    "UCR_MISMATCH", "header x-ucr differs from the UCR in the document", None
+                )
+        except MessageRejected as exc:
+            prep.rejection = exc.details
+            return prep
+        prep.body = body
+        prep.keys = keys
+        prep.sha = payload_hash(msg.body)
+        return prep
+
+    def _check_envelope(self, msg: AbstractIncomingMessage, partner: Partner) -> None:
+        if partner.status is not PartnerStatus.ACTIVE:
+            raise MessageRejected.one("PARTNER_SUSPENDED", f"partner {partner.id} is {partner.status}")
+        if not msg.message_id or len(msg.message_id) > MAX_MESSAGE_ID:
+            raise MessageRejected.one("MESSAGE_ID_INVALID", "message_id is required, at most 128 characters")
+        if _header(msg, "x-contract") != CONTRACT:
+            raise MessageRejected.one("CONTRACT_VERSION", "header x-contract must be 1")
+        rk_type = (msg.routing_key or "")[len(partner.id) + 1 :]
+        if not msg.type or msg.type != rk_type:
+            raise MessageRejected.one(
+                "TYPE_MISMATCH", f"property type {msg.type!r} differs from routing key type {rk_type!r}"
+            )
+        self.catalogue.spec(msg.type)  # TYPE_UNKNOWN
+        if msg.type not in partner.sends:
+            raise MessageRejected.one("TYPE_NOT_ALLOWED", f"{partner.id} is not registered to send {msg.type}")
+
+    # ------------------------------------------------------------ building publishes
+
+    def _accept(self, prep: Prepared, now: datetime, result: BatchResult) -> None:
+        assert prep.body is not None and prep.keys is not None and prep.sender and prep.message_id
+        decision = route(prep.body.TYPE, prep.sender, prep.keys, self.table)
+        msg = prep.inbound.msg
+        encoded: dict[str, bytes] = {msg.content_type or "": msg.body}
+        headers: dict[str, Any] = {"x-contract": CONTRACT, "x-source-partner": prep.sender}
+        if prep.keys.ucr:
+            headers["x-ucr"] = prep.keys.ucr
+        if prep.keys.vessel_call:
+            headers["x-vessel-call"] = prep.keys.vessel_call
+        for rcpt in decision.recipients:
+            body = encoded.get(rcpt.content_type)
+            if body is None:
+                body = encoded[rcpt.content_type] = self.catalogue.encode(prep.body, rcpt.content_type)
+            result.publishes.append(
+                Publish(
+                    t.inbox(rcpt.id),
+                    aio_pika.Message(
+                        body,
+                        message_id=delivery_id(prep.sender, prep.message_id, rcpt.id),
+                        correlation_id=prep.message_id,
+                        type=prep.body.TYPE,
+                        content_type=rcpt.content_type,
+                        headers=headers,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        timestamp=now,
+                    ),
+                )
+            )
+        result.accepted.append(
+            AcceptedRow(
+                prep.sender, prep.message_id, prep.sha, prep.body.TYPE, prep.keys.ucr,
+                tuple(decision.recipient_ids()),
+            )
+        )
+        self._ack(prep, AckStatus.ACCEPTED, now, result)
+        result.outcomes.append((prep, "accepted"))
+
+    def _ack(
+        self,
+        prep: Prepared,
+        status: AckStatus,
+        now: datetime,
+        result: BatchResult,
+        errors: list[ErrorDetail] | None = None,
+    ) -> None:
+        assert prep.sender is not None
+        body = ack_document(prep.message_id, status, now, errors or ())
+        props = {
+            "message_id": ack_id(prep.sender, prep.message_id or "", status.value),
+            "correlation_id": prep.message_id,
+            "type": "ack",
+            "content_type": "application/json",
+            "headers": {"x-contract": CONTRACT},
+        }
+        result.publishes.append(
+            Publish(
+                t.acks_queue(prep.sender),
+                aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **props),  # type: ignore[arg-type]
+            )
+        )
+        reply_to = prep.inbound.msg.reply_to
+        if reply_to and reply_to.startswith(t.DIRECT_REPLY_TO):
+            result.publishes.append(Publish(reply_to, aio_pika.Message(body, **props), mandatory=False))  # type: ignore[arg-type]
+
+    def _quarantine(self, prep: Prepared, result: BatchResult) -> None:
+        msg = prep.inbound.msg
+        assert prep.quarantine is not None
+        headers = dict(msg.headers or {})
+        headers.update(
+            {
+                "x-quarantine-reason": prep.quarantine,
+                "x-original-routing-key": msg.routing_key or "",
+                "x-original-user-id": msg.user_id or "",
+            }
+        )
+        result.publishes.append(
+            Publish(
+                t.QUARANTINE_QUEUE,
+                aio_pika.Message(
+                    msg.body,
+                    message_id=msg.message_id,
+                    type=msg.type,
+                    content_type=msg.content_type,
+                    headers=headers,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+            )
+        )
+        result.quarantined.append(
+            QuarantineRow(prep.quarantine, msg.routing_key or "", msg.user_id, msg.message_id)
+        )
+        result.outcomes.append((prep, f"quarantined:{prep.quarantine}"))
+        metrics.QUARANTINED.labels(prep.quarantine).inc()
+
+    async def _publish_all(self, pub_ch: Any, publishes: list[Publish]) -> None:
+        exchange = pub_ch.default_exchange
+        futures: list[Awaitable[Any]] = [
+            exchange.publish(p.message, routing_key=p.routing_key, mandatory=p.mandatory) for p in publishes
+        ]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise BrokerUnavailable(
+                f"{len(failures)} of {len(publishes)} publishes not confirmed: {type(failures[0]).__name__}"
+            ) from failures[0]
+        for p in publishes:
+            if p.routing_key.startswith("partner.") and p.routing_key.endswith(".inbox"):
+                metrics.DELIVERIES.labels(p.routing_key[8:-6], p.message.type or "-").inc()
+
+
+def _dropped_ack_partner(msg: AbstractIncomingMessage) -> str:
+    """Partner id of an acknowledgement dead-lettered by its full ``partner.<id>.acks`` queue."""
+    key = msg.routing_key or ""
+    if key.startswith("partner.") and key.endswith(".acks"):
+        return key[len("partner.") : -len(".acks")]
+    return "unknown"

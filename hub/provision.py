@@ -1,0 +1,169 @@
+"""``hub broker provision``: create users, permissions, queues, policies and the topology, idempotently.
+
+Talks to RabbitMQ's management HTTP API (``rabbitmq_management``) as the admin user. Every request is a
+PUT or an idempotent POST, so running it twice changes nothing. Permissions follow DESIGN.md section 3:
+a partner may write only ``hub.inbound`` with routing keys ``<id>.*``, read only its own inbox and acks,
+configure nothing, and has no tags; the hub's own user reads its inbound queues and writes only through
+the default exchange.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from hub import topology as t
+from hub.config import HubConfig
+from hub.errors import ProvisionError
+from hub.secrets import Secrets
+
+QUORUM = {"x-queue-type": "quorum"}
+INBOUND_DELIVERY_LIMIT = 50
+INBOX_DELIVERY_LIMIT = 1000
+
+
+@dataclass
+class ProvisionReport:
+    users: list[str] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)
+    policies: list[str] = field(default_factory=list)
+
+
+class Management:
+    """A thin client of the management API for one virtual host."""
+
+    def __init__(self, base_url: str, user: str, password: str, vhost: str) -> None:
+        self.client = httpx.Client(base_url=base_url.rstrip("/") + "/api", auth=(user, password), timeout=30)
+        self.vhost = vhost
+        self.v = quote(vhost, safe="")
+
+    def close(self) -> None:
+        self.client.close()
+
+    def request(self, method: str, path: str, json: Any = None) -> Any:
+        try:
+            resp = self.client.request(method, path, json=json)
+        except httpx.HTTPError as exc:
+            raise ProvisionError(f"management API unreachable ({type(exc).__name__}): is "
+                                 "rabbitmq_management enabled?") from exc
+        if resp.status_code >= 400:
+            raise ProvisionError(f"{method} {path} -> HTTP {resp.status_code}: {resp.text[:300]}")
+        return resp.json() if resp.content else None
+
+    def put(self, path: str, body: dict[str, Any]) -> None:
+        self.request("PUT", path, body)
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def queue(self, name: str, arguments: dict[str, Any] | None = None) -> None:
+        self.put(f"/queues/{self.v}/{quote(name, safe='')}",
+                 {"durable": True, "auto_delete": False, "arguments": arguments or QUORUM})
+
+    def exchange(self, name: str, kind: str, arguments: dict[str, Any] | None = None) -> None:
+        self.put(f"/exchanges/{self.v}/{quote(name, safe='')}",
+                 {"type": kind, "durable": True, "auto_delete": False, "internal": False,
+                  "arguments": arguments or {}})
+
+    def bind(self, exchange: str, queue: str, routing_key: str) -> None:
+        self.request("POST", f"/bindings/{self.v}/e/{quote(exchange, safe='')}/q/{quote(queue, safe='')}",
+                     {"routing_key": routing_key, "arguments": {}})
+
+    def policy(self, name: str, pattern: str, definition: dict[str, Any], priority: int = 0) -> None:
+        self.put(f"/policies/{self.v}/{quote(name, safe='')}",
+                 {"pattern": pattern, "definition": definition, "priority": priority, "apply-to": "queues"})
+
+    def user(self, name: str, password: str) -> None:
+        self.put(f"/users/{quote(name, safe='')}", {"password": password, "tags": ""})
+
+    def permissions(self, user: str, configure: str, write: str, read: str) -> None:
+        self.put(f"/permissions/{self.v}/{quote(user, safe='')}",
+                 {"configure": configure, "write": write, "read": read})
+
+    def topic_permissions(self, user: str, exchange: str, write: str, read: str) -> None:
+        self.put(f"/topic-permissions/{self.v}/{quote(user, safe='')}",
+                 {"exchange": exchange, "write": write, "read": read})
+
+    def queue_info(self, name: str) -> dict[str, Any]:
+        info: dict[str, Any] = self.get(f"/queues/{self.v}/{quote(name, safe='')}")
+        return info
+
+
+def management_for(config: HubConfig) -> Management:
+    b = config.settings.broker
+    return Management(b.management_url, b.admin_user, b.admin_password, b.vhost)
+
+
+def provision(config: HubConfig, secrets: Secrets) -> ProvisionReport:
+    """Create or update everything the registry implies. Safe to run any number of times."""
+    report = ProvisionReport()
+    mgmt = management_for(config)
+    b = config.settings.broker
+    try:
+        mgmt.put(f"/vhosts/{mgmt.v}", {})
+        mgmt.permissions(b.admin_user, ".*", ".*", ".*")
+        _policies(mgmt, config, report)
+        _topology(mgmt, config, report)
+        hub_password = secrets.ensure(b.user)
+        mgmt.user(b.user, hub_password)
+        mgmt.permissions(
+            b.user,
+            configure="^$",
+            write=r"^amq\.default$",
+            read=rf"^(hub\.in\..+|{re.escape(t.ACKS_DROPPED_QUEUE)})$",
+        )
+        report.users.append(b.user)
+        for partner in config.partners:
+            _partner(mgmt, partner.id, secrets.ensure(partner.id), report)
+        secrets.save()
+    finally:
+        mgmt.close()
+    return report
+
+
+def _policies(mgmt: Management, config: HubConfig, report: ProvisionReport) -> None:
+    mgmt.policy("hub-inbound", r"^hub\.in\.",
+                {"delivery-limit": INBOUND_DELIVERY_LIMIT, "dead-letter-exchange": t.UNROUTABLE_EXCHANGE})
+    mgmt.policy("hub-acks", r"^partner\.[a-z0-9-]+\.acks$",
+                {"max-length": config.settings.acks.max_length, "overflow": "drop-head",
+                 "dead-letter-exchange": t.ACKS_DROPPED_EXCHANGE})
+    mgmt.policy("hub-inbox", r"^partner\.[a-z0-9-]+\.inbox$",
+                {"delivery-limit": INBOX_DELIVERY_LIMIT, "dead-letter-exchange": t.DEAD_EXCHANGE})
+    mgmt.policy("hub-quarantine", rf"^{re.escape(t.QUARANTINE_QUEUE)}$",
+                {"max-length": config.settings.quarantine_queue_max, "overflow": "reject-publish"})
+    report.policies += ["hub-inbound", "hub-acks", "hub-inbox", "hub-quarantine"]
+
+
+def _topology(mgmt: Management, config: HubConfig, report: ProvisionReport) -> None:
+    mgmt.exchange(t.UNROUTABLE_EXCHANGE, "fanout")
+    mgmt.exchange(t.INBOUND_EXCHANGE, "topic", {"alternate-exchange": t.UNROUTABLE_EXCHANGE})
+    mgmt.exchange(t.ACKS_DROPPED_EXCHANGE, "fanout")
+    mgmt.exchange(t.DEAD_EXCHANGE, "fanout")
+    for queue, exchange in ((t.QUARANTINE_QUEUE, t.UNROUTABLE_EXCHANGE),
+                            (t.ACKS_DROPPED_QUEUE, t.ACKS_DROPPED_EXCHANGE),
+                            (t.DEAD_QUEUE, t.DEAD_EXCHANGE)):
+        mgmt.queue(queue)
+        mgmt.bind(exchange, queue, "")
+        report.queues.append(queue)
+    for partner in config.partners:
+        mgmt.queue(t.inbound_queue(partner.id))
+        mgmt.bind(t.INBOUND_EXCHANGE, t.inbound_queue(partner.id), f"{partner.id}.#")
+        mgmt.queue(t.inbox(partner.id))
+        mgmt.queue(t.acks_queue(partner.id))
+        report.queues += [t.inbound_queue(partner.id), t.inbox(partner.id), t.acks_queue(partner.id)]
+
+
+def _partner(mgmt: Management, pid: str, password: str, report: ProvisionReport) -> None:
+    mgmt.user(pid, password)
+    mgmt.permissions(
+        pid,
+        configure="^$",
+        write=rf"^{re.escape(t.INBOUND_EXCHANGE)}$",
+        read=rf"^partner\.{re.escape(pid)}\.(inbox|acks)$",
+    )
+    mgmt.topic_permissions(pid, t.INBOUND_EXCHANGE, write=rf"^{re.escape(pid)}\.", read="^$")
+    report.users.append(pid)

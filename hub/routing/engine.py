@@ -1,0 +1,125 @@
+"""``route(msg_type, sender, keys, table) -> RoutingDecision``: pure, no I/O, unit-tested alone.
+
+For every registered partner other than the sender: candidate if one of its profiles is routed the type
+(``routes.yaml``); then the access table (``access.yaml``, default deny) decides, taking the best cell
+over the partner's profiles: ``all`` delivers; ``own`` delivers only if the partner is a named party of
+the message (matched through the identifiers the registry holds). Every exclusion carries its rule.
+A partner holding several profiles is delivered once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from hub.config import AccessRule, Cell, HubConfig, Partner, Profile, Route
+from hub.schemas.base import IdScheme, Keys
+
+_RANK = {Cell.ALL: 3, Cell.OWN: 2, Cell.AFF: 1, Cell.DENY: 0}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str
+    content_type: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    id: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    recipients: tuple[Recipient, ...]
+    excluded: tuple[Exclusion, ...]
+
+    def recipient_ids(self) -> list[str]:
+        return [r.id for r in self.recipients]
+
+
+@dataclass
+class RoutingTable:
+    """Routes, access rules and the registry, indexed once for fast lookups (built at start-up)."""
+
+    partners: tuple[Partner, ...]
+    routes: dict[str, Route]
+    access: dict[str, dict[Profile, AccessRule]]
+    by_identifier: dict[tuple[IdScheme, str], str] = field(init=False)
+    by_profile: dict[Profile, tuple[Partner, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_identifier = {
+            (scheme, value): p.id
+            for p in self.partners
+            for scheme, values in p.identifiers.items()
+            for value in values
+        }
+        grouped: dict[Profile, list[Partner]] = {}
+        for p in self.partners:
+            for prof in p.profiles:
+                grouped.setdefault(prof, []).append(p)
+        self.by_profile = {k: tuple(v) for k, v in grouped.items()}
+
+    @classmethod
+    def from_config(cls, config: HubConfig) -> RoutingTable:
+        return cls(config.partners, config.routes, config.access)
+
+    def parties_of(self, keys: Keys) -> set[str]:
+        """Partner ids named as parties in the message."""
+        found = set()
+        for party in keys.parties:
+            pid = self.by_identifier.get((party.scheme, party.id))
+            if pid is not None:
+                found.add(pid)
+        return found
+
+
+def _best_rule(
+    partner: Partner, rules: dict[Profile, AccessRule], routed: Iterable[Profile]
+) -> tuple[Profile, AccessRule] | None:
+    best: tuple[Profile, AccessRule] | None = None
+    routed_set = set(routed)
+    for prof in partner.profiles:
+        if prof not in routed_set:
+            continue
+        rule = rules.get(prof)
+        if rule is None:
+            continue
+        if best is None or _RANK[rule.cell] > _RANK[best[1].cell]:
+            best = (prof, rule)
+    return best
+
+
+def route(msg_type: str, sender: str, keys: Keys, table: RoutingTable) -> RoutingDecision:
+    """Decide who receives a message of ``msg_type`` from ``sender`` with these keys."""
+    route_cfg = table.routes.get(msg_type)
+    rules = table.access.get(msg_type, {})
+    if route_cfg is None:
+        return RoutingDecision((), ())
+    parties = table.parties_of(keys)
+    candidates: dict[str, Partner] = {}
+    for prof in route_cfg.to:
+        for partner in table.by_profile.get(prof, ()):
+            candidates.setdefault(partner.id, partner)
+    recipients: list[Recipient] = []
+    excluded: list[Exclusion] = []
+    for pid in sorted(candidates):
+        partner = candidates[pid]
+        if pid == sender:
+            continue
+        best = _best_rule(partner, rules, route_cfg.to)
+        if best is None:
+            excluded.append(Exclusion(pid, f"access:{msg_type}:default-deny"))
+            continue
+        prof, rule = best
+        rule_name = f"access:{msg_type}:{prof}:{rule.cell}"
+        if rule.cell is Cell.ALL or (rule.cell is Cell.OWN and pid in parties):
+            recipients.append(Recipient(pid, partner.receive_format, f"{rule_name} ({rule.basis})"))
+        elif rule.cell is Cell.OWN:
+            excluded.append(Exclusion(pid, f"{rule_name}: not a named party"))
+        else:
+            excluded.append(Exclusion(pid, f"{rule_name}: not deliverable for this message"))
+    return RoutingDecision(tuple(recipients), tuple(excluded))

@@ -1,0 +1,180 @@
+"""Test helpers for the hub and for adapter authors: a real hub on a throw-away virtual host.
+
+``HubUnderTest`` copies a config directory, points it at a fresh RabbitMQ vhost, a fresh SQLite store
+and a private secrets file, provisions the broker, and starts ``hub run`` as a real child process (so
+tests can kill it with SIGKILL). ``partner(id)`` gives a connected ``PartnerClient`` using that
+partner's own credentials. Nothing here is in-memory: it is the same broker and code as production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from hub.client import PartnerClient, broker_url
+from hub.config import HubConfig, load_config
+from hub.provision import Management, management_for, provision
+from hub.secrets import Secrets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def services_available() -> str | None:
+    """None if RabbitMQ (AMQP and management API) answers, else the reason."""
+    try:
+        r = httpx.get("http://127.0.0.1:15672/api/overview", auth=("guest", "guest"), timeout=3)
+        if r.status_code != 200:
+            return f"RabbitMQ management API answered {r.status_code}"
+    except httpx.HTTPError as exc:
+        return f"RabbitMQ management API unreachable: {type(exc).__name__}"
+    return None
+
+
+class HubUnderTest:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        source: Path = ROOT / "config",
+        settings: dict[str, Any] | None = None,
+        secrets_file: Path | None = None,
+        partners: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.vhost = f"hubtest-{uuid.uuid4().hex[:10]}"
+        self.config_dir = workdir / "config"
+        shutil.copytree(source, self.config_dir, dirs_exist_ok=True)
+        hub_yaml = yaml.safe_load((self.config_dir / "hub.yaml").read_text()) or {}
+        hub_yaml.setdefault("broker", {})["vhost"] = self.vhost
+        hub_yaml.setdefault("store", {})["url"] = f"sqlite:///{workdir / 'hub.db'}"
+        hub_yaml.setdefault("metrics", {})["port"] = 0
+        hub_yaml.setdefault("log", {})["format"] = "json"
+        hub_yaml["secrets_file"] = str(secrets_file or workdir / "secrets.json")
+        for section, values in (settings or {}).items():
+            if isinstance(values, dict):
+                hub_yaml.setdefault(section, {}).update(values)
+            else:
+                hub_yaml[section] = values
+        (self.config_dir / "hub.yaml").write_text(yaml.safe_dump(hub_yaml))
+        if partners is not None:
+            (self.config_dir / "partners.yaml").write_text(yaml.safe_dump({"partners": partners}))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+        self.config: HubConfig = load_config(self.config_dir, env=self.env)
+        self.secrets = Secrets(self.config.secrets_path(), env=self.env)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / "hub.log"
+        self.starts = 0
+
+    # ------------------------------------------------------------ broker
+
+    def provision(self) -> None:
+        provision(self.config, self.secrets)
+
+    def management(self) -> Management:
+        return management_for(self.config)
+
+    def queue_depth(self, name: str) -> int:
+        mgmt = self.management()
+        try:
+            return int(mgmt.queue_info(name).get("messages", 0))
+        finally:
+            mgmt.close()
+
+    def wait_depth(self, name: str, expected: int, timeout: float = 20.0) -> int:
+        """Poll the management API until the queue holds ``expected`` messages (its stats lag ~1-5 s)."""
+        deadline = time.monotonic() + timeout
+        depth = -1
+        while time.monotonic() < deadline:
+            depth = self.queue_depth(name)
+            if depth == expected:
+                return depth
+            time.sleep(0.5)
+        return depth
+
+    def delete_vhost(self) -> None:
+        mgmt = self.management()
+        try:
+            mgmt.request("DELETE", f"/vhosts/{mgmt.v}")
+        finally:
+            mgmt.close()
+
+    def url_for(self, partner_id: str) -> str:
+        b = self.config.settings.broker
+        return broker_url(b.url, b.vhost, partner_id, self.secrets.get(partner_id) or "")
+
+    def partner(self, partner_id: str) -> PartnerClient:
+        """An unconnected client: use ``async with hut.partner("msc-ke") as c``."""
+        return PartnerClient(self.url_for(partner_id), partner_id)
+
+    # ------------------------------------------------------------ the hub process
+
+    def start(self, wait: float = 30.0) -> None:
+        env = dict(self.env, HUB_CONFIG=str(self.config_dir), PYTHONUNBUFFERED="1")
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hub", "run"], cwd=self.workdir, env=env, stdout=log, stderr=log
+        )
+        self.starts += 1
+        self.wait_consuming(wait)
+
+    def wait_consuming(self, timeout: float) -> None:
+        """Wait until the hub consumes every inbound queue (so nothing sent next is missed)."""
+        deadline = time.monotonic() + timeout
+        mgmt = self.management()
+        try:
+            while time.monotonic() < deadline:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"hub exited with {self.proc.returncode}; log: {self.tail_log()}")
+                queues = mgmt.get(f"/queues/{mgmt.v}?columns=name,consumers")
+                inbound = [q for q in queues if q["name"].startswith("hub.in.")]
+                if inbound and all(q.get("consumers", 0) >= 1 for q in inbound):
+                    return
+                time.sleep(0.2)
+        finally:
+            mgmt.close()
+        raise TimeoutError(f"hub not consuming after {timeout} s; log: {self.tail_log()}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+        self.proc = None
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        proc = self.proc
+        self.kill(signal.SIGTERM)
+        return proc.returncode
+
+    def tail_log(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except FileNotFoundError:
+            return "(no log)"
+
+    def close(self) -> None:
+        self.kill()
+        self.delete_vhost()
+
+
+async def collect(client: PartnerClient, queue: str, expected: int, within: float = 30.0) -> list[Any]:
+    """Drain ``queue`` until ``expected`` messages arrived or ``within`` seconds passed; returns what came."""
+    out: list[Any] = []
+    deadline = time.monotonic() + within
+    while len(out) < expected and time.monotonic() < deadline:
+        out += await client.drain(queue, expected - len(out), idle=0.5)
+        if len(out) < expected:
+            await asyncio.sleep(0.2)
+    return out

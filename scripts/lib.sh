@@ -1,0 +1,296 @@
+# shellcheck shell=bash
+# Helpers shared by scripts/start and scripts/test. Source it from the repository root:
+#
+#     source scripts/lib.sh
+#
+# Every ensure_* function is idempotent, prints one short line saying what it did, and is fast
+# (well under a second) when everything is already in place. A service that cannot be installed or
+# started is always a hard failure (non-zero exit with a message), never a skip: scripts/test
+# exports HUB_REQUIRE_SERVICES=1, so the tests would fail anyway, and failing here is clearer.
+# Under CI=true the messages say so explicitly.
+#
+# Machine assumptions (Debian 12): Python 3.11 as python3, RabbitMQ and PostgreSQL from Debian
+# packages, no systemd, no Docker. Root, or sudo when not root, is needed only to install or start
+# services; an already-running setup needs neither.
+
+HUB_VENV=.venv  # scripts/start and scripts/test call .venv/bin/... directly
+HUB_RABBITMQ_PLUGINS=(rabbitmq_management rabbitmq_consistent_hash_exchange)
+HUB_MANAGEMENT_URL=${HUB_MANAGEMENT_URL:-http://127.0.0.1:15672}
+_HUB_APT_UPDATED=0
+
+# --- small utilities ------------------------------------------------------------------------------
+
+_log() { printf '%s\n' "$*"; }
+_warn() { printf 'warning: %s\n' "$*" >&2; }
+
+# _die MESSAGE: hard failure. lib.sh is sourced into the calling script, so this ends that script.
+_die() {
+    if [ "${CI:-}" = "true" ]; then
+        printf 'error (CI=true): %s\n' "$*" >&2
+    else
+        printf 'error: %s\n' "$*" >&2
+    fi
+    exit 1
+}
+
+# _as_root CMD...: run CMD as root (directly when root, via sudo otherwise).
+_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        _die "need root or sudo to run: $*"
+    fi
+}
+
+# _need_root WHAT: fail early (before any long wait) when WHAT would need root and we cannot get it.
+_need_root() {
+    if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+        _die "$1 needs root or sudo, and neither is available"
+    fi
+}
+
+# _join ITEM...: ITEM, ITEM, ...
+_join() {
+    local out="" item
+    for item in "$@"; do out="${out:+$out, }$item"; done
+    printf '%s' "$out"
+}
+
+# _quiet LOGNAME CMD...: run CMD with its output captured; on failure print the output and return
+# CMD's status. Keeps the happy path quiet while still showing errors.
+_quiet() {
+    local name=$1 log status=0
+    shift
+    log=$(mktemp "${TMPDIR:-/tmp}/hub-${name}.XXXXXX")
+    "$@" >"$log" 2>&1 || status=$?
+    if [ "$status" -ne 0 ]; then
+        printf -- '--- output of: %s (exit %s) ---\n' "$*" "$status" >&2
+        tail -n 60 "$log" >&2
+        printf -- '--- end of output ---\n' >&2
+    fi
+    rm -f "$log"
+    return "$status"
+}
+
+# _apt_install PKG...: apt-get update (once per run) and install PKG non-interactively.
+_apt_install() {
+    command -v apt-get >/dev/null 2>&1 || _die "apt-get not found; install $* by hand"
+    _need_root "installing $*"
+    if [ "$_HUB_APT_UPDATED" -eq 0 ]; then
+        _quiet apt-update _as_root apt-get update -q || _die "apt-get update failed"
+        _HUB_APT_UPDATED=1
+    fi
+    _quiet apt-install _as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q -o Dpkg::Use-Pty=0 "$@" || _die "apt-get install $* failed"
+}
+
+# _tcp_open HOST PORT: true when something accepts TCP connections on HOST:PORT.
+_tcp_open() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
+# _wait_for SECONDS CMD...: poll CMD every 0.5 s until it succeeds or SECONDS have passed.
+_wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.5
+    done
+}
+
+# --- Python virtual environment -------------------------------------------------------------------
+
+_venv_ok() {
+    [ -f "$HUB_VENV/pyvenv.cfg" ] && [ -x "$HUB_VENV/bin/python" ] &&
+        "$HUB_VENV/bin/python" -c 'import pip' >/dev/null 2>&1
+}
+
+# ensure_venv: create $HUB_VENV if missing or broken; pip install -e '.[dev]' when pyproject.toml is
+# newer than $HUB_VENV/.installed (or the stamp or the hub entry point is missing).
+ensure_venv() {
+    local did=""
+    if ! _venv_ok; then
+        if [ -e "$HUB_VENV" ]; then
+            _warn "$HUB_VENV is broken (no working python/pip); recreating it"
+            rm -rf "$HUB_VENV"
+        fi
+        command -v python3 >/dev/null 2>&1 || _apt_install python3 python3-venv
+        if ! python3 -m venv "$HUB_VENV" >/dev/null 2>&1; then
+            # Debian ships venv/ensurepip separately (python3-venv).
+            rm -rf "$HUB_VENV"
+            _apt_install python3-venv
+            rm -rf "$HUB_VENV"
+            _quiet venv python3 -m venv "$HUB_VENV" || _die "python3 -m venv $HUB_VENV failed"
+        fi
+        _venv_ok || _die "$HUB_VENV was created but its python/pip does not work"
+        did="created $HUB_VENV"
+    fi
+    local stamp="$HUB_VENV/.installed"
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ ! -x "$HUB_VENV/bin/hub" ]; then
+        _quiet pip "$HUB_VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]' ||
+            _die "pip install -e '.[dev]' into $HUB_VENV failed"
+        touch "$stamp"
+        did="${did:+$did, }installed .[dev]"
+    fi
+    _log "venv: ${did:-up to date} ($HUB_VENV, $("$HUB_VENV/bin/python" -c 'import platform; print(platform.python_version())'))"
+}
+
+# --- RabbitMQ -------------------------------------------------------------------------------------
+
+# _rabbitmq_api_ready [require-hash]: the management API answers 200 with guest:guest; with an
+# argument, also require the x-consistent-hash exchange type (i.e. that plugin is running too).
+_rabbitmq_api_ready() {
+    python3 - "$HUB_MANAGEMENT_URL/api/overview" "${1:-}" <<'PY' >/dev/null 2>&1
+import base64, json, sys, urllib.request
+url, need_hash = sys.argv[1], bool(sys.argv[2])
+req = urllib.request.Request(url, headers={"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via http_proxy
+with opener.open(req, timeout=3) as resp:  # raises on non-2xx
+    if resp.status != 200:
+        sys.exit(1)
+    body = json.load(resp)
+if need_hash and "x-consistent-hash" not in {t.get("name") for t in body.get("exchange_types", [])}:
+    sys.exit(1)
+PY
+}
+
+_rabbitmq_logs_hint() {
+    printf 'see /var/log/rabbitmq/ (startup_err, rabbit@*.log)'
+}
+
+# ensure_rabbitmq: install if missing, start if not running, wait for AMQP on 127.0.0.1:5672, enable
+# the management and consistent-hash plugins, wait for the management API.
+ensure_rabbitmq() {
+    local did=()
+    local PATH="$PATH:/usr/sbin:/sbin"
+    if ! command -v rabbitmq-server >/dev/null 2>&1; then
+        _apt_install rabbitmq-server
+        did+=("installed")
+    fi
+    # Fast path (no Erlang CLI, which costs seconds): AMQP port open and management API up with the
+    # consistent-hash exchange type registered means everything below is already done.
+    if [ ${#did[@]} -eq 0 ] && _tcp_open 127.0.0.1 5672 && _rabbitmq_api_ready require-hash; then
+        _log "rabbitmq: already running (amqp 127.0.0.1:5672, management + consistent-hash plugins up)"
+        return 0
+    fi
+    # Debian's rabbitmq-* wrappers only run as root or as the rabbitmq user.
+    _need_root "starting/configuring RabbitMQ"
+    if ! _as_root rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
+        local out status=0
+        # The node may also be mid-boot (ping fails, start then says "already running"): so the
+        # verdict is whether AMQP comes up, not the exit status of this command.
+        out=$(_as_root rabbitmq-server -detached 2>&1) || status=$?
+        did+=("started")
+        if ! _wait_for 60 _tcp_open 127.0.0.1 5672; then
+            [ -z "$out" ] || printf 'rabbitmq-server -detached (exit %s): %s\n' "$status" "$out" >&2
+            _die "RabbitMQ did not accept AMQP connections on 127.0.0.1:5672 within 60 s; $(_rabbitmq_logs_hint)"
+        fi
+    elif ! _wait_for 60 _tcp_open 127.0.0.1 5672; then
+        _die "RabbitMQ node answers ping but nothing listens on 127.0.0.1:5672 after 60 s; $(_rabbitmq_logs_hint)"
+    fi
+    if ! _rabbitmq_api_ready require-hash; then
+        _quiet rabbitmq-plugins _as_root rabbitmq-plugins -q enable "${HUB_RABBITMQ_PLUGINS[@]}" ||
+            _die "rabbitmq-plugins enable ${HUB_RABBITMQ_PLUGINS[*]} failed"
+        did+=("enabled plugins")
+        _wait_for 60 _rabbitmq_api_ready require-hash ||
+            _die "RabbitMQ management API $HUB_MANAGEMENT_URL/api/overview (guest:guest) not ready with x-consistent-hash within 60 s; $(_rabbitmq_logs_hint)"
+    fi
+    [ ${#did[@]} -gt 0 ] || did=("already running")
+    _log "rabbitmq: $(_join "${did[@]}"); amqp 127.0.0.1:5672 and management API ready"
+}
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+_pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 >/dev/null 2>&1; }
+
+# _pg_version: set HUB_PG_VERSION to the newest version under /etc/postgresql (a global rather than
+# output, so that _die really ends the script instead of a command substitution's subshell).
+_pg_version() {
+    # shellcheck disable=SC2012  # version directories are plain numbers
+    HUB_PG_VERSION=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$HUB_PG_VERSION" ] ||
+        _die "no PostgreSQL cluster under /etc/postgresql (is the postgresql package installed?)"
+    [ -d "/etc/postgresql/$HUB_PG_VERSION/main" ] ||
+        _die "no cluster 'main' under /etc/postgresql/$HUB_PG_VERSION (create it: pg_createcluster $HUB_PG_VERSION main)"
+}
+
+_psql() { psql -X -q -At -h 127.0.0.1 -p 5432 -U postgres "$@"; }
+
+# _pg_trust_loopback VERSION: development setup of a cluster this script just installed: trust auth
+# for local sockets and loopback TCP (the tests connect without a password).
+_pg_trust_loopback() {
+    local hba="/etc/postgresql/$1/main/pg_hba.conf"
+    _as_root cp -n "$hba" "$hba.orig" 2>/dev/null || true
+    printf '%s\n' \
+        '# Written by scripts/lib.sh for a development/CI machine: trust on loopback only.' \
+        '# The packaged original is kept next to this file as pg_hba.conf.orig.' \
+        'local   all   all                 trust' \
+        'host    all   all   127.0.0.1/32  trust' \
+        'host    all   all   ::1/128       trust' |
+        _as_root tee "$hba" >/dev/null
+}
+
+# ensure_postgres: install if missing, start if not accepting connections on 127.0.0.1:5432, wait up
+# to 30 s, and make sure the `test` database exists.
+ensure_postgres() {
+    local did=() installed=0
+    local PATH="$PATH:/usr/sbin:/sbin"
+    if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! command -v pg_isready >/dev/null 2>&1 ||
+        [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+        _apt_install postgresql
+        installed=1
+        did+=("installed")
+        _pg_version
+        _pg_trust_loopback "$HUB_PG_VERSION"
+        did+=("configured trust auth on loopback")
+        # The package may have started the cluster already; pick up the new pg_hba.conf.
+        if _pg_ready; then
+            _quiet pg-reload _as_root pg_ctlcluster --skip-systemctl-redirect "$HUB_PG_VERSION" main reload ||
+                _die "could not reload PostgreSQL $HUB_PG_VERSION/main"
+        fi
+    fi
+    if ! _pg_ready; then
+        _pg_version
+        _need_root "starting PostgreSQL"
+        local v=$HUB_PG_VERSION status=0
+        # A non-zero exit (e.g. "cluster is already running" while it is still recovering) is reported
+        # by _quiet; the verdict is whether it accepts connections in time.
+        _quiet pg-start _as_root pg_ctlcluster --skip-systemctl-redirect "$v" main start || status=$?
+        did+=("started $v/main")
+        _wait_for 30 _pg_ready ||
+            _die "PostgreSQL $v/main did not accept connections on 127.0.0.1:5432 within 30 s (pg_ctlcluster exit $status); see /var/log/postgresql/postgresql-$v-main.log"
+    fi
+    # The tests use database `test` on 127.0.0.1:5432 with trust auth.
+    local has_db
+    if has_db=$(_psql -d postgres -c "select 1 from pg_database where datname = 'test'" 2>&1); then
+        if [ "$has_db" != "1" ]; then
+            _quiet createdb createdb -h 127.0.0.1 -p 5432 -U postgres test || _die "createdb test failed"
+            did+=("created database test")
+        fi
+    else
+        local msg="cannot connect to PostgreSQL on 127.0.0.1:5432 as postgres without a password ($has_db); \
+the tests expect trust auth on loopback (pg_hba.conf: 'host all all 127.0.0.1/32 trust')"
+        if [ "$installed" -eq 1 ] || [ "${CI:-}" = "true" ]; then
+            _die "$msg"
+        fi
+        _warn "$msg"
+    fi
+    [ ${#did[@]} -gt 0 ] || did=("already running")
+    _log "postgres: $(_join "${did[@]}"); accepting connections on 127.0.0.1:5432 (database test)"
+}
+
+# --- Chromium (placeholder) -----------------------------------------------------------------------
+
+# ensure_chromium: placeholder for browser-driven tests; NOT called by any script yet. When such a
+# test lands, call it from scripts/test (see the commented line there).
+ensure_chromium() {
+    if [ -x /usr/bin/chromium ]; then
+        _log "chromium: already installed (/usr/bin/chromium)"
+    else
+        _apt_install chromium
+        _log "chromium: installed (/usr/bin/chromium)"
+    fi
+}

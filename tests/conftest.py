@@ -1,0 +1,49 @@
+"""Shared fixtures. Integration tests use the real RabbitMQ on 127.0.0.1; each module gets a fresh vhost.
+
+With CI=true or HUB_REQUIRE_SERVICES=1 a missing service fails the run; otherwise those tests are
+skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.testing import HubUnderTest, services_available
+
+REQUIRE = os.environ.get("HUB_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def broker() -> None:
+    reason = services_available()
+    if reason:
+        if REQUIRE:
+            pytest.fail(f"RabbitMQ is required (CI=true or HUB_REQUIRE_SERVICES=1): {reason}")
+        pytest.skip(f"RabbitMQ not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def secrets_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("secrets") / "secrets.json"
+
+
+@pytest.fixture(scope="module")
+def hub(broker: None, tmp_path_factory: pytest.TempPathFactory, secrets_file: Path) -> Iterator[HubUnderTest]:
+    """A provisioned vhost and a running ``hub run`` process with the example configuration."""
+    hut = HubUnderTest(tmp_path_factory.mktemp("hub"), secrets_file=secrets_file)
+    hut.provision()
+    hut.start()
+    yield hut
+    hut.close()
+
+
+def example(msg_type: str, kind: str = "valid", suffix: str = ".xml", index: int = 0) -> Path:
+    files = sorted((EXAMPLES / msg_type / kind).glob(f"*{suffix}"))
+    assert files, f"no {kind} {suffix} example for {msg_type}"
+    return files[index]
