@@ -120,7 +120,7 @@ class Catalogue:
         schema = spec.schema
         if not schema.validate(root):
             details = [
-                ErrorDetail("XML_SCHEMA", e.message, _clean_path(e.path), e.line)
+                ErrorDetail("XML_SCHEMA", e.message, _schema_path(root, e.path), e.line)
                 for e in schema.error_log
             ]
             raise MessageRejected(details[:20])
@@ -151,6 +151,19 @@ class Catalogue:
         if content_type == codec.XML_CT:
             return codec.model_to_xml(body)
         raise ValueError(f"cannot encode {body.TYPE} as {content_type}")
+
+
+def _schema_path(root: etree._Element, path: str | None) -> str | None:
+    """libxml2 names elements of a default namespace ``/*/*[3]``: resolve that against the document
+    and give the local-name path of ``codec.tree_path`` (e.g. ``/CustomsRelease/StatusCode``)."""
+    if path and "*" in path:
+        try:
+            found = root.getroottree().xpath(path)
+        except etree.XPathError:
+            found = None
+        if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+            return codec.tree_path(found[0])
+    return _clean_path(path)
 
 
 def _clean_path(path: str | None) -> str | None:

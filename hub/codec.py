@@ -202,7 +202,9 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
-    if hasattr(value, "value") and not isinstance(value, Decimal):  # enums
+    if isinstance(value, Decimal):  # xs:decimal has no exponent form: 2.48E+4 must be written 24800
+        return format(value, "f")
+    if hasattr(value, "value"):  # enums
         return str(value.value)
     return str(value)
 

@@ -81,7 +81,6 @@ class BrokerSettings(Strict):
     admin_password: str = Field(default="guest", repr=False)
     heartbeat: int = Field(default=5, ge=1, le=600)
     prefetch_per_sender: int = Field(default=50, ge=1, le=10_000)
-    prefetch_total: int = Field(default=500, ge=1, le=100_000)
     batch_size: int = Field(default=100, ge=1, le=10_000)
 
 

@@ -135,8 +135,8 @@ class Pipeline:
         conn.close_callbacks.add(lambda *_: closed.set())
         try:
             consume_ch = await conn.channel()
+            # per-consumer prefetch bounds each sender's share (quorum queues refuse a global qos)
             await consume_ch.set_qos(prefetch_count=b.prefetch_per_sender)
-            await consume_ch.set_qos(prefetch_count=b.prefetch_total, global_=True)
             pub_ch = await conn.channel(publisher_confirms=True, on_return_raises=True)
             inq: asyncio.Queue[Inbound] = asyncio.Queue()
             for pid in self.partners:

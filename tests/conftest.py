@@ -29,18 +29,22 @@ def broker() -> None:
 
 
 @pytest.fixture(scope="session")
-def secrets_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("secrets") / "secrets.json"
+def secrets_file() -> Path:
+    """The project's own secrets file: broker users are global to the broker, so every test session and
+    the demo must agree on their passwords (a private file per session would overwrite them)."""
+    return ROOT / "var" / "secrets.json"
 
 
 @pytest.fixture(scope="module")
 def hub(broker: None, tmp_path_factory: pytest.TempPathFactory, secrets_file: Path) -> Iterator[HubUnderTest]:
     """A provisioned vhost and a running ``hub run`` process with the example configuration."""
     hut = HubUnderTest(tmp_path_factory.mktemp("hub"), secrets_file=secrets_file)
-    hut.provision()
-    hut.start()
-    yield hut
-    hut.close()
+    try:
+        hut.provision()
+        hut.start()
+        yield hut
+    finally:
+        hut.close()
 
 
 def example(msg_type: str, kind: str = "valid", suffix: str = ".xml", index: int = 0) -> Path:

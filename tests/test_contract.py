@@ -43,6 +43,10 @@ NAMED_BY: dict[tuple[str, str], str] = {
     ("kra_pin", "P051234569C"): "mfano-insurance", ("cfs", "PWANICFS"): "pwani-cfs",
     ("kra_pin", "P051234570D"): "pwani-cfs", ("kra_pin", "P051234571E"): "mfano-consol",
 }  # fmt: skip
+async def _ignore(_msg: object) -> None:
+    return None
+
+
 SENDERS = {"manifest.sea": "msc-ke", "customs.release": "kra-icms", "permit.status": "kebs"}
 
 
@@ -182,7 +186,7 @@ async def test_broker_refuses_forgery_other_prefixes_and_other_inboxes(hub: HubU
         ch = await conn.channel()
         other = await ch.get_queue(t.inbox("kpa"), ensure=True)
         with pytest.raises(ChannelAccessRefused):
-            await other.consume(lambda m: None)
+            await other.consume(_ignore)
             await asyncio.sleep(0.5)
             await ch.get_queue(t.inbox("msc-ke"), ensure=True)  # the channel is closed by now
         ch = await conn.channel()
