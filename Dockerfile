@@ -29,6 +29,7 @@ COPY hub ./hub
 RUN pip install . && rm -rf /app/hub /app/build /app/*.egg-info
 
 COPY config ./config
+RUN mkdir -p /var/lib/hub /app/var && chown hub:hub /var/lib/hub /app/var
 
 USER hub
 

@@ -280,7 +280,7 @@ async def _run(cfg: HubConfig, demo: bool) -> None:
     store = Store(cfg.store_url())
     await asyncio.to_thread(store.migrate)
     if cfg.settings.metrics.port:
-        start_http_server(cfg.settings.metrics.port, addr="127.0.0.1")
+        start_http_server(cfg.settings.metrics.port, addr=cfg.settings.metrics.host)
     pipeline = Pipeline(cfg, store, password)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

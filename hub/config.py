@@ -103,6 +103,7 @@ class LogSettings(Strict):
 
 
 class MetricsSettings(Strict):
+    host: str = "127.0.0.1"
     port: int = Field(default=9464, ge=0, le=65535)  # 0 disables the endpoint
 
 

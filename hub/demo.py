@@ -18,19 +18,17 @@ from hub.pipeline import Pipeline
 from hub.secrets import Secrets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SCRIPT = [
-    ("msc-ke", "manifest.sea", "valid"),
-    ("kra-icms", "customs.release", "valid"),
-    ("kebs", "permit.status", "valid"),
-    ("msc-ke", "manifest.sea", "invalid"),
+SCRIPT = [  # (sender, type, example file)
+    ("msc-ke", "manifest.sea", "valid/msc-je608a-kemba.xml"),
+    ("kra-icms", "customs.release", "valid/released-26mbaim000412871.xml"),
+    ("kebs", "permit.status", "valid/kebs-clarification-requested.xml"),
+    ("msc-ke", "manifest.sea", "invalid/XML_SCHEMA-missing-voyage.xml"),
 ]
 
 
-def _example(msg_type: str, kind: str) -> Path | None:
-    files = sorted((EXAMPLES / msg_type / kind).glob("*"))
-    if kind == "invalid":
-        files = [f for f in files if f.name.startswith("XML_SCHEMA")] or files
-    return files[0] if files else None
+def _example(msg_type: str, name: str) -> Path | None:
+    path = EXAMPLES / msg_type / name
+    return path if path.exists() else None
 
 
 def _say(text: str) -> None:
@@ -60,7 +58,7 @@ async def play(cfg: HubConfig, pipeline: Pipeline) -> None:
             ack = await (await client(sender)).send(data, msg_type, content_type=content_type_for(path.name, data),
                                                     message_id=mid)
             _report(sender, msg_type, path, ack)
-            if kind == "valid" and last is None:
+            if kind.startswith("valid") and last is None:
                 last = (sender, path, msg_type, mid)
         if last is not None:
             sender, path, msg_type, mid = last
