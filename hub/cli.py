@@ -200,8 +200,10 @@ def send(
 ) -> None:
     """Publish a file as a partner and print its acknowledgement.
 
-    Exit 0 accepted, 1 rejected, 3 duplicate, 4 no answer in time, 2 usage.
+    Exit 0 accepted, 1 rejected, 3 duplicate, 4 no answer in time (or broker unreachable), 2 usage.
     """
+    import aio_pika
+
     from hub.client import PartnerClient, content_type_for
 
     cfg = _config()
@@ -218,7 +220,11 @@ def send(
             return await client.send(data, found_type, content_type=content_type, message_id=message_id,
                                      timeout=timeout)
 
-    ack = asyncio.run(go())
+    try:
+        ack = asyncio.run(go())
+    except (OSError, aio_pika.exceptions.AMQPError) as exc:
+        typer.echo(f"broker unreachable or refused the connection: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(4) from exc
     if ack is None:
         typer.echo(f"no acknowledgement within {timeout} s", err=True)
         raise typer.Exit(4)

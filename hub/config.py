@@ -67,6 +67,7 @@ class PartnerStatus(StrEnum):
 
 
 Format = Literal["application/xml", "application/json", "application/edifact"]
+ENCODABLE_FORMATS = frozenset({"application/xml", "application/json"})  # EDIFACT encoding: catalogue work
 
 
 # ---------------------------------------------------------------- hub.yaml
@@ -137,7 +138,7 @@ class Partner(Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not PARTNER_ID_RE.match(value):
+        if not PARTNER_ID_RE.fullmatch(value):
             raise ValueError("a partner id is [a-z0-9][a-z0-9-]{1,31}")
         if value in RESERVED_IDS:
             raise ValueError(f"{value!r} is reserved for the hub itself")
@@ -270,6 +271,11 @@ def load_config(directory: str | Path, env: dict[str, str] | None = None) -> Hub
             if p.id in seen:
                 problems.append(f"partners.yaml: partners.{i}.id: duplicate partner id {p.id!r}")
             seen.add(p.id)
+            if p.receive_format not in ENCODABLE_FORMATS:
+                problems.append(
+                    f"partners.yaml: partners.{i}.receive_format: {p.receive_format} deliveries are not "
+                    f"supported yet (use one of {', '.join(sorted(ENCODABLE_FORMATS))})"
+                )
             for t in p.sends:
                 if t not in decodable:
                     problems.append(f"partners.yaml: partners.{i}.sends: {t!r} is not a type the hub decodes")

@@ -15,8 +15,9 @@ def delivery_id(sender: str, inbound_id: str, recipient: str) -> str:
     return str(uuid.uuid5(_NS, f"deliver\n{sender}\n{inbound_id}\n{recipient}"))
 
 
-def ack_id(sender: str, inbound_id: str, status: str) -> str:
-    return str(uuid.uuid5(_NS, f"ack\n{sender}\n{inbound_id}\n{status}"))
+def ack_id(sender: str, inbound_id: str, status: str, payload_sha256: str = "") -> str:
+    """Same answer to the same payload -> same id; a re-sent, different payload gets a new one."""
+    return str(uuid.uuid5(_NS, f"ack\n{sender}\n{inbound_id}\n{status}\n{payload_sha256}"))
 
 
 def payload_hash(body: bytes) -> str:

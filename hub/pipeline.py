@@ -35,6 +35,7 @@ from hub.store import AcceptedRow, QuarantineRow, Store
 
 CONTRACT = "1"
 MAX_MESSAGE_ID = 128
+RETURNED_BACKOFF_MAX = 30.0  # seconds; with the inbound delivery limit (50) about 25 minutes in all
 log = logs.get("hub.pipeline")
 
 
@@ -57,6 +58,7 @@ class Prepared:
     body: Body | None = None
     keys: Keys | None = None
     sha: str = ""
+    internal_error: bool = False  # an unexpected failure: rejected and also copied to quarantine
 
 
 @dataclass
@@ -64,12 +66,13 @@ class Publish:
     routing_key: str
     message: aio_pika.Message
     mandatory: bool = True
+    owner: Prepared | None = None  # the inbound message this publish belongs to
 
 
 @dataclass
 class BatchResult:
     publishes: list[Publish] = field(default_factory=list)
-    accepted: list[AcceptedRow] = field(default_factory=list)
+    accepted: list[tuple[Prepared, AcceptedRow]] = field(default_factory=list)
     quarantined: list[QuarantineRow] = field(default_factory=list)
     ack_drops: dict[str, int] = field(default_factory=dict)
     outcomes: list[tuple[Prepared, str]] = field(default_factory=list)
@@ -93,6 +96,8 @@ class Pipeline:
         self.settings = config.settings
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
+        # inbound messages whose delivery was returned, held unacked until their backoff ends
+        self._held_back: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ life cycle
 
@@ -110,6 +115,11 @@ class Pipeline:
                 self.ready.clear()
                 metrics.RECONNECTS.inc()
                 log.warning("broker session ended", error=type(exc).__name__, detail=str(exc)[:200])
+            except Exception as exc:  # a bug must not stop the hub: log, count, start a new session
+                self.ready.clear()
+                metrics.RECONNECTS.inc()
+                metrics.INTERNAL_ERRORS.labels("session").inc()
+                log.exception("unexpected error in broker session", error=type(exc).__name__)
             if self._stop.is_set():
                 break
             if time.monotonic() - started > 30:
@@ -149,6 +159,8 @@ class Pipeline:
             await self._loop(inq, pub_ch, closed)
         finally:
             self.ready.clear()
+            for task in list(self._held_back):  # the broker requeues them when the channel closes
+                task.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 5)
 
@@ -185,17 +197,45 @@ class Pipeline:
         metrics.BATCH_SIZE.observe(len(batch))
         try:
             result = await self._build(batch)
-            await self._publish_all(pub_ch, result.publishes)
-            await asyncio.to_thread(self.store.commit_batch, result.accepted, result.quarantined)
+            failed = await self._publish_all(pub_ch, result.publishes)
+            accepted = [row for prep, row in result.accepted if id(prep) not in failed]
+            await asyncio.to_thread(self.store.commit_batch, accepted, result.quarantined)
             if result.ack_drops:
                 await asyncio.to_thread(self.store.add_ack_drops, result.ack_drops)
         except (TransientError, aio_pika.exceptions.AMQPError, OSError) as exc:
             log.warning("batch failed; will be redelivered", size=len(batch), error=type(exc).__name__)
             await self._nack(batch)
             raise BrokerUnavailable(f"batch failed: {type(exc).__name__}") from exc
-        await batch[-1].msg.ack(multiple=True)
+        if not failed and not self._held_back:
+            await batch[-1].msg.ack(multiple=True)
+        else:
+            # Some deliveries were returned by the broker (e.g. an inbox deleted): their inbound messages
+            # are held unacked and requeued after a backoff (an immediate requeue would spin through the
+            # delivery limit in seconds); everything else is acked one by one, never `multiple`, which
+            # would ack the held ones too.
+            failed_items = {id(prep.inbound) for prep, _row in result.accepted if id(prep) in failed}
+            for item in batch:
+                if id(item) in failed_items:
+                    self._hold_back(item.msg)
+                else:
+                    await item.msg.ack()
+            result.outcomes = [(p, "retry" if id(p) in failed else o) for p, o in result.outcomes]
         self._account(result)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    def _hold_back(self, msg: AbstractIncomingMessage) -> None:
+        count = (msg.headers or {}).get("x-delivery-count")  # set by quorum queues on redelivery
+        attempts = count if isinstance(count, int) else 0
+        delay = min(0.5 * 2**attempts, RETURNED_BACKOFF_MAX)
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            with contextlib.suppress(Exception):  # the channel may be gone: the broker requeued it then
+                await msg.nack(requeue=True)
+
+        task = asyncio.ensure_future(later())
+        self._held_back.add(task)
+        task.add_done_callback(self._held_back.discard)
 
     async def _nack(self, batch: list[Inbound]) -> None:
         with contextlib.suppress(Exception):
@@ -213,12 +253,17 @@ class Pipeline:
             }
             if prep.rejection:
                 event["errors"] = [d.code for d in prep.rejection]
+            if prep.quarantine:
+                event["claimed_user"] = prep.inbound.msg.user_id
+                event["routing_key"] = prep.inbound.msg.routing_key
             if outcome in ("accepted", "duplicate", "redelivered"):
                 log.info("message", **event)
             else:
                 log.warning("message", **event)
         for partner, n in result.ack_drops.items():
             metrics.ACK_DROPS.labels(partner).inc(n)
+        for row in result.quarantined:
+            metrics.QUARANTINED.labels(row.reason).inc()
 
     async def _build(self, batch: list[Inbound]) -> BatchResult:
         result = BatchResult()
@@ -247,6 +292,8 @@ class Pipeline:
             if prep.rejection:
                 self._ack(prep, AckStatus.REJECTED, now, result, prep.rejection)
                 result.outcomes.append((prep, "rejected"))
+                if prep.internal_error:
+                    self._quarantine_copy(prep, "INTERNAL_ERROR", result)
                 continue
             key = (prep.sender or "", prep.message_id or "")
             previous = in_batch.get(key) or seen.get(key)
@@ -274,7 +321,7 @@ class Pipeline:
     def prepare(self, item: Inbound) -> Prepared:
         """Authenticate, check the envelope, decode and validate one message (no I/O)."""
         msg = item.msg
-        prep = Prepared(item)
+        prep = Prepared(item, message_id=msg.message_id, msg_type=msg.type)
         user = msg.user_id
         if not user:
             prep.quarantine = "NO_USER_ID"
@@ -287,8 +334,6 @@ class Pipeline:
             prep.quarantine = "SENDER_MISMATCH"
             return prep
         prep.sender = user
-        prep.message_id = msg.message_id
-        prep.msg_type = msg.type
         try:
             self._check_envelope(msg, partner)
             assert msg.type is not None
@@ -302,6 +347,14 @@ class Pipeline:
                 )
         except MessageRejected as exc:
             prep.rejection = exc.details
+            return prep
+        except Exception as exc:  # a decoder bug must cost one message, not the hub: logged and counted
+            metrics.INTERNAL_ERRORS.labels("decode").inc()
+            log.exception("unexpected error decoding a message", message_id=prep.message_id,
+                          type=prep.msg_type, sender=prep.sender, error=type(exc).__name__)
+            prep.rejection = [ErrorDetail("INTERNAL_ERROR", "the hub could not process this message; "
+                                          "a copy was kept for operators, please contact them")]
+            prep.internal_error = True
             return prep
         prep.body = body
         prep.keys = keys
@@ -353,14 +406,13 @@ class Pipeline:
                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                         timestamp=now,
                     ),
+                    owner=prep,
                 )
             )
-        result.accepted.append(
-            AcceptedRow(
-                prep.sender, prep.message_id, prep.sha, prep.body.TYPE, prep.keys.ucr,
-                tuple(decision.recipient_ids()),
-            )
+        row = AcceptedRow(
+            prep.sender, prep.message_id, prep.sha, prep.body.TYPE, prep.keys.ucr, tuple(decision.recipient_ids())
         )
+        result.accepted.append((prep, row))
         self._ack(prep, AckStatus.ACCEPTED, now, result)
         result.outcomes.append((prep, "accepted"))
 
@@ -375,7 +427,8 @@ class Pipeline:
         assert prep.sender is not None
         body = ack_document(prep.message_id, status, now, errors or ())
         props = {
-            "message_id": ack_id(prep.sender, prep.message_id or "", status.value),
+            "message_id": ack_id(prep.sender, prep.message_id or "", status.value, prep.sha or payload_hash(
+                prep.inbound.msg.body)),
             "correlation_id": prep.message_id,
             "type": "ack",
             "content_type": "application/json",
@@ -392,12 +445,16 @@ class Pipeline:
             result.publishes.append(Publish(reply_to, aio_pika.Message(body, **props), mandatory=False))  # type: ignore[arg-type]
 
     def _quarantine(self, prep: Prepared, result: BatchResult) -> None:
-        msg = prep.inbound.msg
         assert prep.quarantine is not None
+        self._quarantine_copy(prep, prep.quarantine, result)
+        result.outcomes.append((prep, f"quarantined:{prep.quarantine}"))
+
+    def _quarantine_copy(self, prep: Prepared, reason: str, result: BatchResult) -> None:
+        msg = prep.inbound.msg
         headers = dict(msg.headers or {})
         headers.update(
             {
-                "x-quarantine-reason": prep.quarantine,
+                "x-quarantine-reason": reason,
                 "x-original-routing-key": msg.routing_key or "",
                 "x-original-user-id": msg.user_id or "",
             }
@@ -415,26 +472,34 @@ class Pipeline:
                 ),
             )
         )
-        result.quarantined.append(
-            QuarantineRow(prep.quarantine, msg.routing_key or "", msg.user_id, msg.message_id)
-        )
-        result.outcomes.append((prep, f"quarantined:{prep.quarantine}"))
-        metrics.QUARANTINED.labels(prep.quarantine).inc()
+        result.quarantined.append(QuarantineRow(reason, msg.routing_key or "", msg.user_id, msg.message_id))
 
-    async def _publish_all(self, pub_ch: Any, publishes: list[Publish]) -> None:
+    async def _publish_all(self, pub_ch: Any, publishes: list[Publish]) -> set[int]:
+        """Publish all and await every confirm; returns ids of owners whose deliveries were returned.
+
+        A return (no such queue) concerns one message; anything else (a nack, a closed channel or
+        connection) fails the whole batch.
+        """
         exchange = pub_ch.default_exchange
         futures: list[Awaitable[Any]] = [
             exchange.publish(p.message, routing_key=p.routing_key, mandatory=p.mandatory) for p in publishes
         ]
         results = await asyncio.gather(*futures, return_exceptions=True)
-        failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            raise BrokerUnavailable(
-                f"{len(failures)} of {len(publishes)} publishes not confirmed: {type(failures[0]).__name__}"
-            ) from failures[0]
+        failed: set[int] = set()
+        for pub, res in zip(publishes, results, strict=True):
+            if not isinstance(res, BaseException):
+                continue
+            returned = isinstance(res, aio_pika.exceptions.PublishError)
+            if not returned or pub.owner is None:
+                raise BrokerUnavailable(f"publish to {pub.routing_key} not confirmed: {type(res).__name__}") from res
+            log.error("delivery returned by the broker", routing_key=pub.routing_key,
+                      message_id=pub.owner.message_id, sender=pub.owner.sender)
+            failed.add(id(pub.owner))
         for p in publishes:
-            if p.routing_key.startswith("partner.") and p.routing_key.endswith(".inbox"):
+            delivered = p.owner is None or id(p.owner) not in failed
+            if delivered and p.routing_key.startswith("partner.") and p.routing_key.endswith(".inbox"):
                 metrics.DELIVERIES.labels(p.routing_key[8:-6], p.message.type or "-").inc()
+        return failed
 
 
 def _dropped_ack_partner(msg: AbstractIncomingMessage) -> str:

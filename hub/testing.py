@@ -121,21 +121,32 @@ class HubUnderTest:
 
     def start(self, wait: float = 30.0) -> None:
         env = dict(self.env, HUB_CONFIG=str(self.config_dir), PYTHONUNBUFFERED="1")
+        since = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hub", "run"], cwd=self.workdir, env=env, stdout=log, stderr=log
         )
         self.starts += 1
-        self.wait_consuming(wait)
+        self.wait_consuming(wait, since=since)
 
-    def wait_consuming(self, timeout: float) -> None:
-        """Wait until the hub consumes every inbound queue (so nothing sent next is missed)."""
+    def wait_consuming(self, timeout: float, since: int | None = None) -> None:
+        """Wait until the hub consumes every inbound queue (so nothing sent next is missed).
+
+        With ``since`` (an offset in the hub log), wait until the process logged ``consuming`` after it
+        (it does once the broker confirmed all its consumers): the management API's consumer counts lag by
+        up to its stats interval, so after ``kill()`` they still show the dead process, then 0 for seconds.
+        """
         deadline = time.monotonic() + timeout
         mgmt = self.management()
         try:
             while time.monotonic() < deadline:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise RuntimeError(f"hub exited with {self.proc.returncode}; log: {self.tail_log()}")
+                if since is not None:
+                    if self._logged_consuming(since):
+                        return
+                    time.sleep(0.05)
+                    continue
                 queues = mgmt.get(f"/queues/{mgmt.v}?columns=name,consumers")
                 inbound = [q for q in queues if q["name"].startswith("hub.in.")]
                 if inbound and all(q.get("consumers", 0) >= 1 for q in inbound):
@@ -144,6 +155,11 @@ class HubUnderTest:
         finally:
             mgmt.close()
         raise TimeoutError(f"hub not consuming after {timeout} s; log: {self.tail_log()}")
+
+    def _logged_consuming(self, since: int) -> bool:
+        with self.log_path.open("rb") as f:
+            f.seek(since)
+            return b'"event": "consuming"' in f.read()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None and self.proc.poll() is None:

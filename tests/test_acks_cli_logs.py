@@ -125,3 +125,44 @@ def test_logs_carry_message_context_but_no_payload_or_personal_data(hub: HubUnde
         assert fragment not in text
     hub_password = hub.secrets.get(hub.config.settings.broker.user)
     assert hub_password and hub_password not in text
+
+
+async def test_missing_inbox_retries_only_that_message_and_recovers_after_provisioning(hub: HubUnderTest) -> None:
+    """An operator deleted KPA's inbox: other messages still flow; the manifest reaches KPA once it exists."""
+    import asyncio
+    from urllib.parse import quote
+
+    from hub.testing import collect
+
+    async with hub.partner("kentrade") as c:
+        await c.inbox(max_count=1000, idle=0.5)  # leftovers of earlier tests
+    quarantined_before = hub.queue_depth(t.QUARANTINE_QUEUE)
+    mgmt = hub.management()
+    try:
+        mgmt.request("DELETE", f"/queues/{mgmt.v}/{quote(t.inbox('kpa'), safe='')}")
+    finally:
+        mgmt.close()
+    manifest, release = example("manifest.sea").read_bytes(), example("customs.release").read_bytes()
+    async with hub.partner("msc-ke") as c:
+        stuck = await c.publish(manifest, "manifest.sea", content_type="application/xml")
+    async with hub.partner("kra-icms") as c:
+        flowing = await c.publish(release, "customs.release", content_type="application/xml")
+    got: list = []
+    async with hub.partner("kentrade") as c:
+        deadline = asyncio.get_running_loop().time() + 20
+        while flowing not in {d.correlation_id for d in got} and asyncio.get_running_loop().time() < deadline:
+            got += await c.inbox(max_count=100, idle=0.5)
+    # the release is delivered while the manifest keeps being retried
+    assert flowing in {d.correlation_id for d in got}
+    await asyncio.sleep(6)  # several backoff rounds: the message is held, not spun into quarantine
+    assert hub.proc is not None and hub.proc.poll() is None
+    assert hub.queue_depth(t.QUARANTINE_QUEUE) == quarantined_before
+    hub.provision()  # recreates the inbox
+    async with hub.partner("kpa") as c:
+        kpa = await collect(c, t.inbox("kpa"), 1, within=30)
+    assert [d.correlation_id for d in kpa] == [stuck]
+    async with hub.partner("kentrade") as c:
+        got += await c.inbox(max_count=1000, idle=1.0)
+    ids = [d.correlation_id for d in got]
+    assert ids.count(stuck) >= 1 and ids.count(flowing) == 1
+    assert len({d.message_id for d in got if d.correlation_id == stuck}) == 1  # repeats carry one id

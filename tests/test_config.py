@@ -57,6 +57,7 @@ def test_cross_checks(cfg_dir: Path) -> None:
     edit(cfg_dir / "partners.yaml", lambda d: d["partners"].append(dict(d["partners"][0], id="copycat")))
     edit(cfg_dir / "partners.yaml", lambda d: d["partners"][2].update({"sends": ["bogus.type"]}))
     edit(cfg_dir / "routes.yaml", lambda d: d["routes"]["manifest.sea"]["to"].append("BNK"))
+    edit(cfg_dir / "partners.yaml", lambda d: d["partners"][3].update({"receive_format": "application/edifact"}))
     with pytest.raises(ConfigError) as info:
         load_config(cfg_dir, env={})
     text = "\n".join(info.value.problems)
@@ -64,15 +65,17 @@ def test_cross_checks(cfg_dir: Path) -> None:
     assert "'bogus.type' is not a type the hub decodes" in text
     assert "profile BNK is routed manifest.sea but access.yaml denies it" in text
     assert "already belongs to 'kra-icms'" in text
+    assert "partners.3.receive_format: application/edifact deliveries are not supported yet" in text
 
 
 def test_reserved_and_malformed_partner_ids(cfg_dir: Path) -> None:
     edit(cfg_dir / "partners.yaml", lambda d: d["partners"][0].update({"id": "hub"}))
     edit(cfg_dir / "partners.yaml", lambda d: d["partners"][1].update({"id": "a" * 33}))
+    edit(cfg_dir / "partners.yaml", lambda d: d["partners"][2].update({"id": "kpa\n"}))
     with pytest.raises(ConfigError) as info:
         load_config(cfg_dir, env={})
     text = "\n".join(info.value.problems)
-    assert "reserved for the hub itself" in text and "partners.1.id" in text
+    assert "reserved for the hub itself" in text and "partners.1.id" in text and "partners.2.id" in text
 
 
 def test_environment_overrides(cfg_dir: Path) -> None:
