@@ -1,13 +1,17 @@
 """The message catalogue: which types exist, their XSDs and body models, and how to decode them.
 
-A type is registered by listing its body class in ``_BODY_MODULES``; its XSD is
+A type is registered by writing a module in ``hub/schemas/`` that defines a ``Body`` subclass with
+``TYPE`` and ``ROOT`` (discovered automatically, once per process), and its XSD
 ``hub/schemas/xsd/<type>.xsd``. XSDs are compiled once, lazily, with a parser that never touches the
-network.
+network. EDIFACT payloads are decoded by ``hub.edifact.decode`` when that module exists.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import inspect
+import pkgutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,12 +33,28 @@ CONTRACT_TYPES: tuple[str, ...] = (
     "consignment.status.request", "consignment.status.response", "ack",
 )  # fmt: skip
 
-# module -> class name of each catalogue type's body model
-_BODY_MODULES: dict[str, tuple[str, str]] = {
-    "manifest.sea": ("hub.schemas.manifest_sea", "SeaManifest"),
-    "customs.release": ("hub.schemas.customs_release", "CustomsRelease"),
-    "permit.status": ("hub.schemas.permit_status", "PermitStatus"),
-}
+_NOT_TYPES = frozenset({"base", "common"})
+_DISCOVERED: dict[str, type[Body]] | None = None
+
+
+def body_models() -> dict[str, type[Body]]:
+    """Every body model in ``hub/schemas/*.py``, by type name (imported once, then cached)."""
+    global _DISCOVERED
+    if _DISCOVERED is None:
+        import hub.schemas as pkg
+
+        found: dict[str, type[Body]] = {}
+        for info in pkgutil.iter_modules(pkg.__path__):
+            if info.name in _NOT_TYPES or info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"hub.schemas.{info.name}")
+            for _name, obj in inspect.getmembers(module, inspect.isclass):
+                if issubclass(obj, Body) and obj.__module__ == module.__name__ and "TYPE" in obj.__dict__:
+                    if obj.TYPE in found:
+                        raise RuntimeError(f"two body models for {obj.TYPE}: {found[obj.TYPE]} and {obj}")
+                    found[obj.TYPE] = obj
+        _DISCOVERED = found
+    return _DISCOVERED
 
 
 @dataclass(frozen=True)
@@ -73,8 +93,7 @@ class Catalogue:
     def __init__(self) -> None:
         self._specs: dict[str, MessageSpec] = {}
         self._by_root: dict[str, str] = {}
-        for msg_type, (module, cls_name) in _BODY_MODULES.items():
-            model = getattr(importlib.import_module(module), cls_name)
+        for msg_type, model in body_models().items():
             self._specs[msg_type] = MessageSpec(msg_type, model)
             self._by_root[f"{{{codec.namespace_for(msg_type)}}}{model.ROOT}"] = msg_type
 
@@ -100,6 +119,10 @@ class Catalogue:
             return self._decode_xml(body, spec, limits)
         if content_type == codec.JSON_CT:
             return self._decode_json(body, spec, limits)
+        if content_type == codec.EDIFACT_CT and importlib.util.find_spec("hub.edifact") is not None:
+            edifact = importlib.import_module("hub.edifact")
+            decoded: Body = edifact.decode(body, declared_type, limits)
+            return decoded
         raise MessageRejected.one(
             "CONTENT_TYPE_UNSUPPORTED",
             f"content_type {content_type!r} is not supported for {declared_type}",
@@ -177,5 +200,5 @@ def _clean_path(path: str | None) -> str | None:
 
 
 def known_types() -> list[str]:
-    """Every message type partners may send under contract version 1 (those the catalogue decodes)."""
-    return sorted(_BODY_MODULES)
+    """Every message type the catalogue decodes (a subset of CONTRACT_TYPES)."""
+    return sorted(body_models())

@@ -49,6 +49,14 @@ class RefKind(StrEnum):
     ESEAL = "eseal"
     VESSEL_CALL = "vessel_call"
     MANIFEST = "manifest"
+    MASTER_AWB = "master_awb"
+    HOUSE_AWB = "house_awb"
+    PERMIT_APPLICATION = "permit_application"
+    MRN = "mrn"
+    DELIVERY_ORDER = "delivery_order"
+    GATE_PASS = "gate_pass"  # noqa: S105 - a document kind, not a password
+    FLIGHT = "flight"
+    ASSESSMENT = "assessment"
 
 
 class PartyRole(StrEnum):
@@ -66,6 +74,14 @@ class PartyRole(StrEnum):
     CFS = "cfs"
     ISSUING_AGENCY = "issuing_agency"
     CUSTOMS_OFFICE = "customs_office"
+    APPLICANT = "applicant"
+    NOTIFY_PARTY = "notify_party"
+    GROUND_HANDLER = "ground_handler"
+    TERMINAL_OPERATOR = "terminal_operator"
+    ESEAL_VENDOR = "eseal_vendor"
+    PAYER = "payer"
+    EXPORTER = "exporter"
+    IMPORTER = "importer"
 
 
 class IdScheme(StrEnum):
