@@ -12,9 +12,11 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 from pydantic import ValidationError
@@ -22,6 +24,10 @@ from pydantic import ValidationError
 from hub import codec
 from hub.errors import ErrorDetail, MessageRejected
 from hub.schemas.base import Body
+
+if TYPE_CHECKING:
+    from hub.config import SchemaType
+    from hub.schema_only import SchemaOnlySpec
 
 XSD_DIR = Path(__file__).parent / "schemas" / "xsd"
 
@@ -90,12 +96,21 @@ class MessageSpec:
 
 
 class Catalogue:
-    def __init__(self) -> None:
+    def __init__(self, schema_types: Iterable[SchemaType] = ()) -> None:
+        """The canonical types of ``hub/schemas/`` plus the config's schema-only types (``hub.schema_only``)."""
         self._specs: dict[str, MessageSpec] = {}
         self._by_root: dict[str, str] = {}
         for msg_type, model in body_models().items():
             self._specs[msg_type] = MessageSpec(msg_type, model)
             self._by_root[f"{{{codec.namespace_for(msg_type)}}}{model.ROOT}"] = msg_type
+        self._schema_only: dict[str, SchemaOnlySpec] = {}
+        if schema_types:
+            from hub.schema_only import SchemaOnlySpec
+
+            for st in schema_types:
+                spec = self._schema_only[st.name] = SchemaOnlySpec.from_config(st)
+                self._specs[st.name] = spec
+                self._by_root[spec.root_tag] = st.name
 
     def types(self) -> list[str]:
         return sorted(self._specs)
@@ -115,6 +130,8 @@ class Catalogue:
         """Validate a payload of the declared type and return its body model, or raise MessageRejected."""
         codec.check_size(body, limits.max_bytes)
         spec = self.spec(declared_type)
+        if declared_type in self._schema_only:
+            return self._schema_only[declared_type].decode(body, content_type, limits)
         if content_type == codec.XML_CT:
             return self._decode_xml(body, spec, limits)
         if content_type == codec.JSON_CT:
@@ -168,7 +185,24 @@ class Catalogue:
         except ValidationError as exc:
             raise MessageRejected(codec.validation_details(exc, "JSON_SCHEMA")) from exc
 
-    def encode(self, body: Body, content_type: str) -> bytes:
+    def delivery_content_type(self, body: Body, wanted: str) -> str:
+        """The content type a recipient asking for ``wanted`` gets: a schema-only type has only its XML form,
+        and EDIFACT is written only for the types ``hub.edifact.ENCODABLE`` names (others go as XML)."""
+        if wanted == codec.EDIFACT_CT:
+            from hub.edifact import ENCODABLE
+
+            return wanted if body.TYPE in ENCODABLE and body.TYPE not in self._schema_only else codec.XML_CT
+        return codec.XML_CT if body.TYPE in self._schema_only else wanted
+
+    def encode(self, body: Body, content_type: str, *, recipient: str = "", control_ref: str = "") -> bytes:
+        """XML, JSON, or EDIFACT (customs.release as CUSRES, in an interchange addressed to ``recipient``
+        with control reference ``control_ref``); anything else raises ValueError."""
+        if content_type == codec.EDIFACT_CT and body.TYPE not in self._schema_only:
+            from hub import edifact
+
+            return edifact.encode(body, recipient or "UNKNOWN", control_ref or edifact.control_ref(body.TYPE))
+        if body.TYPE in self._schema_only:
+            return self._schema_only[body.TYPE].encode(body, content_type)
         if content_type == codec.JSON_CT:
             return codec.model_to_json(body)
         if content_type == codec.XML_CT:

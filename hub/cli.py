@@ -23,6 +23,8 @@ partners_app = typer.Typer(no_args_is_help=True, help="The partner registry.")
 app.add_typer(broker_app, name="broker")
 app.add_typer(config_app, name="config")
 app.add_typer(partners_app, name="partners")
+catalogue_app = typer.Typer(no_args_is_help=True, help="The message catalogue.")
+app.add_typer(catalogue_app, name="catalogue")
 
 _state: dict[str, Any] = {"config_dir": "config"}
 
@@ -67,7 +69,8 @@ def config_check() -> None:
         typer.echo(f"{len(exc.problems)} problem(s)")
         raise typer.Exit(2) from exc
     typer.echo(
-        f"ok: {len(cfg.partners)} partners, {len(cfg.routes)} routes, {len(cfg.access)} access rows"
+        f"ok: {len(cfg.partners)} partners, {len(cfg.routes)} routes, {len(cfg.access)} access rows, "
+        f"{len(cfg.schema_types)} schema-only types"
     )
 
 
@@ -123,7 +126,7 @@ def partners_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 # ------------------------------------------------------------------ validate
 
 
-def _infer_type(data: bytes, content_type: str) -> str | None:
+def _infer_type(data: bytes, content_type: str, catalogue: Any = None) -> str | None:
     from hub import codec
     from hub.catalogue import Catalogue
 
@@ -132,9 +135,45 @@ def _infer_type(data: bytes, content_type: str) -> str | None:
             doc = codec.parse_json(data)
             return doc.get("messageType") if isinstance(doc, dict) else None
         root = codec.parse_xml(data)
-        return Catalogue().type_of_root(root.tag)
+        return (catalogue or Catalogue()).type_of_root(root.tag)
     except MessageRejected:
         return None
+
+
+def _schema_types() -> tuple[Any, ...]:
+    """The config's schema-only types (types.yaml alone; none without a config directory); exit 2 if wrong."""
+    from hub.config import load_schema_types
+
+    directory = Path(_state["config_dir"])
+    if not directory.is_dir():
+        return ()
+    try:
+        return load_schema_types(directory)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"config: {problem}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@catalogue_app.command("export")
+def catalogue_export(
+    directory: Annotated[Path, typer.Argument(file_okay=False, help="Output directory (created if missing)")],
+    examples: Annotated[
+        Path | None, typer.Option("--examples", help="Examples directory (default: the repository's examples/)")
+    ] = None,
+) -> None:
+    """Write the partner documentation: a page, XSD and JSON schema per type, index.md, and an AsyncAPI
+    3.0.0 document of the whole contract (asyncapi.yaml, asyncapi.json). Exit codes: 0 written; 1 a valid
+    example does not decode (the message names the file)."""
+    from hub.catalogue_export import ExportError, export
+
+    try:
+        result = export(directory, examples)
+    except ExportError as exc:
+        typer.echo(f"export failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    planned = f"; not yet available: {', '.join(result.planned)}" if result.planned else ""
+    typer.echo(f"wrote {len(result.files)} files for {len(result.types)} types to {directory}{planned}")
 
 
 @app.command("validate")
@@ -149,8 +188,8 @@ def validate(
 
     data = file.read_bytes()
     content_type = content_type_for(file.name, data)
-    catalogue = Catalogue()
-    found_type = msg_type or _infer_type(data, content_type)
+    catalogue = Catalogue(_schema_types())
+    found_type = msg_type or _infer_type(data, content_type, catalogue)
     try:
         if found_type is None:
             raise MessageRejected.one("TYPE_UNKNOWN", "cannot tell the message type; pass --type")
@@ -204,13 +243,14 @@ def send(
     """
     import aio_pika
 
+    from hub.catalogue import Catalogue
     from hub.client import PartnerClient, content_type_for
 
     cfg = _config()
     url = _partner_url(cfg, as_partner)
     data = file.read_bytes()
     content_type = content_type_for(file.name, data)
-    found_type = msg_type or _infer_type(data, content_type)
+    found_type = msg_type or _infer_type(data, content_type, Catalogue(cfg.schema_types))
     if found_type is None:
         typer.echo("cannot tell the message type; pass --type", err=True)
         raise typer.Exit(2)

@@ -1,7 +1,8 @@
 """Typed configuration loaded from ``config/*.yaml``; unknown keys fail at start-up, naming file and key.
 
 Files: ``hub.yaml`` (settings), ``partners.yaml`` (the registry seed), ``routes.yaml`` (type -> recipient
-profiles) and ``access.yaml`` (the legal access matrix of ACCESS.md). ``load_config`` collects every
+profiles), ``access.yaml`` (the legal access matrix of ACCESS.md) and, optionally, ``types.yaml``
+(schema-only partner types, registered from an XSD; see ``hub.schema_only``). ``load_config`` collects every
 problem across all files before raising one ``ConfigError``, so ``hub config check`` reports them all.
 Settings can be overridden by environment variables ``HUB_<SECTION>_<KEY>`` (e.g. ``HUB_STORE_URL``).
 """
@@ -18,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import ConfigError
-from hub.schemas.base import IdScheme
+from hub.schemas.base import IdScheme, PartyRole, RefKind
 
 PARTNER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 RESERVED_IDS = frozenset({"hub"})
@@ -67,7 +68,10 @@ class PartnerStatus(StrEnum):
 
 
 Format = Literal["application/xml", "application/json", "application/edifact"]
-ENCODABLE_FORMATS = frozenset({"application/xml", "application/json"})  # EDIFACT encoding: catalogue work
+# EDIFACT: types without an EDIFACT encoding (all but customs.release) are delivered to such a partner as
+# XML, with content_type application/xml (Catalogue.delivery_content_type): routes go by profile, and every
+# profile is routed types no UN/EDIFACT message covers, so requiring EDIFACT for all of them would refuse all.
+ENCODABLE_FORMATS = frozenset({"application/xml", "application/json", "application/edifact"})
 
 
 # ---------------------------------------------------------------- hub.yaml
@@ -172,6 +176,109 @@ class AccessFile(Strict):
     access: dict[str, dict[Profile, AccessRule]]
 
 
+# ---------------------------------------------------------------- types.yaml (optional)
+
+TYPE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[.-][a-z0-9]+)*$")
+
+
+class PartyXPath(Strict):
+    """A party of a schema-only message: its role, the scheme the registry matches it by, and an XPath."""
+
+    role: PartyRole
+    scheme: IdScheme
+    xpath: str = Field(min_length=1)
+
+
+class SchemaType(Strict):
+    """A schema-only partner type (``types.yaml``, see docs/schema-only-types.md): a partner's XSD and
+    XPath 1.0 expressions (relative to the root element) for the routing keys; no canonical model.
+    ``schema`` is relative to the config directory; after loading it holds the resolved absolute path."""
+
+    name: str = Field(min_length=1, max_length=64)
+    xsd: str = Field(alias="schema", min_length=1)
+    root: str | None = None
+    ucr_xpath: str | None = Field(default=None, min_length=1)
+    references: dict[RefKind, str] = {}
+    parties: tuple[PartyXPath, ...] = ()
+    namespaces: dict[str, str] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not TYPE_NAME_RE.fullmatch(value):
+            raise ValueError("a type name is lower-case letters and digits in parts joined by '.' or '-'")
+        return value
+
+    def xpaths(self) -> list[tuple[str, str]]:
+        """(types.yaml key, expression) of every XPath of this type."""
+        out = [("ucr_xpath", self.ucr_xpath)] if self.ucr_xpath else []
+        out += [(f"references.{kind}", expr) for kind, expr in self.references.items()]
+        out += [(f"parties.{i}.xpath", p.xpath) for i, p in enumerate(self.parties)]
+        return out
+
+
+class TypesFile(Strict):
+    types: list[SchemaType] = []
+
+
+def _load_schema_types(directory: Path, problems: list[str]) -> tuple[SchemaType, ...]:
+    """Read ``types.yaml`` if present; check every XSD compiles and every XPath evaluates. Problems name
+    the file and key (``types.yaml: types.0.schema: ...``)."""
+    from hub import codec
+    from hub.catalogue import CONTRACT_TYPES, body_models
+    from hub.schema_only import SchemaTypeError, compile_xpath, inspect_xsd
+
+    path = directory / "types.yaml"
+    if not path.exists():
+        return ()
+    parsed = _validate(TypesFile, _read_yaml(path, problems), "types.yaml", problems)
+    if parsed is None:
+        return ()
+    catalogue_roots = {f"{{{codec.namespace_for(t)}}}{m.ROOT}": t for t, m in body_models().items()}
+    reserved = set(CONTRACT_TYPES) | set(body_models())
+    names: dict[str, int] = {}
+    roots: dict[str, str] = {}
+    out: list[SchemaType] = []
+    for i, st in enumerate(parsed.types):
+        where = f"types.yaml: types.{i}"
+        if st.name in reserved:
+            problems.append(f"{where}.name: {st.name!r} is a catalogue type; a schema-only type needs its own name")
+        elif st.name in names:
+            problems.append(f"{where}.name: duplicate type name {st.name!r} (types.{names[st.name]})")
+        names.setdefault(st.name, i)
+        xsd = Path(st.xsd)
+        xsd = (xsd if xsd.is_absolute() else directory / xsd).resolve()
+        if not xsd.is_file():
+            problems.append(f"{where}.schema: file not found: {st.xsd} (relative to {directory})")
+        else:
+            try:
+                namespace, root = inspect_xsd(xsd, st.root)
+            except SchemaTypeError as exc:
+                problems.append(f"{where}.{exc.key}: {exc}")
+            else:
+                tag = f"{{{namespace}}}{root}" if namespace else root
+                other = roots.get(tag) or catalogue_roots.get(tag)
+                if other is not None:
+                    problems.append(f"{where}.schema: root element {root} is already the root of {other!r}")
+                roots.setdefault(tag, st.name)
+        for key, expr in st.xpaths():
+            try:
+                compile_xpath(expr, dict(st.namespaces))
+            except SchemaTypeError as exc:
+                problems.append(f"{where}.{exc.key if exc.key == 'namespaces' else key}: {exc}")
+        out.append(st.model_copy(update={"xsd": str(xsd)}))  # kept even if broken: no cascade of problems
+    return tuple(out)
+
+
+def load_schema_types(directory: str | Path) -> tuple[SchemaType, ...]:
+    """The schema-only types of a config directory alone (for ``hub validate``); raises ConfigError."""
+    problems: list[str] = []
+    types = _load_schema_types(Path(directory).resolve(), problems)
+    if problems:
+        raise ConfigError(problems)
+    return types
+
+
 class HubConfig(Strict):
     """Everything loaded from the config directory."""
 
@@ -180,6 +287,7 @@ class HubConfig(Strict):
     partners: tuple[Partner, ...]
     routes: dict[str, Route]
     access: dict[str, dict[Profile, AccessRule]]
+    schema_types: tuple[SchemaType, ...] = ()
 
     def partner(self, partner_id: str) -> Partner | None:
         return self.partner_index().get(partner_id)
@@ -205,12 +313,31 @@ class HubConfig(Strict):
         return url
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key repeated in one mapping (plain YAML keeps the last silently)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     if not path.exists():
         problems.append(f"{path.name}: file not found in {path.parent}")
         return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}  # noqa: S506
     except yaml.YAMLError as exc:
         problems.append(f"{path.name}: not valid YAML: {exc}")
         return None
@@ -261,9 +388,10 @@ def load_config(directory: str | Path, env: dict[str, str] | None = None) -> Hub
     partners = _validate(PartnersFile, _read_yaml(directory / "partners.yaml", problems), "partners.yaml", problems)
     routes = _validate(RoutesFile, _read_yaml(directory / "routes.yaml", problems), "routes.yaml", problems)
     access = _validate(AccessFile, _read_yaml(directory / "access.yaml", problems), "access.yaml", problems)
+    schema_types = _load_schema_types(directory, problems)
 
-    types = set(CONTRACT_TYPES)
-    decodable = set(known_types())
+    types = set(CONTRACT_TYPES) | {st.name for st in schema_types}
+    decodable = set(known_types()) | {st.name for st in schema_types}
     if partners is not None:
         seen: set[str] = set()
         claimed: dict[tuple[IdScheme, str], str] = {}
@@ -295,6 +423,13 @@ def load_config(directory: str | Path, env: dict[str, str] | None = None) -> Hub
         for t in access.access:
             if t not in types:
                 problems.append(f"access.yaml: access.{t}: unknown message type {t!r}")
+        for st in schema_types:  # an own cell needs parties; without a parties XPath it could never deliver
+            for prof, cell_rule in access.access.get(st.name, {}).items():
+                if cell_rule.cell is Cell.OWN and not st.parties:
+                    problems.append(
+                        f"access.yaml: access.{st.name}.{prof}: an own cell needs the parties of the message, "
+                        f"but types.yaml gives no parties XPath for {st.name}"
+                    )
         if routes is not None:
             for t, route in routes.routes.items():
                 for prof in route.to:
@@ -312,4 +447,5 @@ def load_config(directory: str | Path, env: dict[str, str] | None = None) -> Hub
         partners=tuple(partners.partners),
         routes=routes.routes,
         access=access.access,
+        schema_types=schema_types,
     )

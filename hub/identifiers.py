@@ -242,6 +242,37 @@ def check_bic(value: str) -> str:
     return value
 
 
+# ---------------------------------------------------------------- MRN (EU/NCTS movement reference number)
+
+_MRN = re.compile(r"[0-9]{2}[A-Z]{2}[A-Z0-9]{13}[0-9]")
+_MRN_PREFIX = re.compile(r"[0-9]{2}[A-Z]{2}[A-Z0-9]{13}")
+
+
+def mrn_check_digit(first17: str) -> int:
+    """Check digit of an MRN from its first 17 characters: the ISO 6346 algorithm (character values with
+    multiples of 11 skipped, weights 2**position, sum modulo 11, a remainder of 10 written 0)."""
+    if not _MRN_PREFIX.fullmatch(first17):
+        raise ValueError("expected a 2-digit year, 2 upper-case letters and 13 upper-case letters or digits")
+    total = sum(_ISO6346_VALUES[ch] << i for i, ch in enumerate(first17))
+    return total % 11 % 10
+
+
+def check_mrn(value: str) -> str:
+    """MRN, 18 characters: 2-digit year, 2-letter country, 13 upper-case alphanumerics (in NCTS phase 5 the
+    last of them is the procedure category letter), and a check digit over the first 17 (ISO 6346).
+    The country is not checked against ISO 3166: member states' systems use codes such as XI."""
+    if not _MRN.fullmatch(value):
+        _fail(
+            "MRN_FORMAT",
+            "an MRN is 18 characters: a 2-digit year, a 2-letter country code, 13 upper-case letters or "
+            f"digits and a check digit, with no spaces; this value has {len(value)} characters",
+        )
+    expected = mrn_check_digit(value[:17])
+    if int(value[17]) != expected:
+        _fail("MRN_CHECK_DIGIT", f"MRN {value} fails the ISO 6346 check: the check digit should be {expected}")
+    return value
+
+
 # ---------------------------------------------------------------- the annotated types models use
 
 Ucr = Annotated[str, AfterValidator(check_ucr)]
@@ -251,6 +282,7 @@ EntryNumber = Annotated[str, AfterValidator(check_entry_number)]
 KraPin = Annotated[str, AfterValidator(check_kra_pin)]
 AwbNumber = Annotated[str, AfterValidator(check_awb)]
 Bic = Annotated[str, AfterValidator(check_bic)]
+Mrn = Annotated[str, AfterValidator(check_mrn)]
 
 
 # ---------------------------------------------------------------- lexical types shared by the schemas

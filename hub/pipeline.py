@@ -22,10 +22,11 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
 
-from hub import logs, metrics
+from hub import edifact, logs, metrics
 from hub import topology as t
 from hub.acks import AckStatus, ack_document
 from hub.catalogue import Catalogue, Limits
+from hub.codec import EDIFACT_CT
 from hub.config import HubConfig, Partner, PartnerStatus
 from hub.errors import BrokerUnavailable, ErrorDetail, MessageRejected, StoreUnavailable, TransientError
 from hub.ids import ack_id, delivery_id, payload_hash
@@ -90,7 +91,7 @@ class Pipeline:
         self.config = config
         self.store = store
         self.password = password
-        self.catalogue = catalogue or Catalogue()
+        self.catalogue = catalogue or Catalogue(config.schema_types)
         self.table = RoutingTable.from_config(config)
         self.partners: dict[str, Partner] = config.partner_index()
         self.settings = config.settings
@@ -390,18 +391,24 @@ class Pipeline:
         if prep.keys.vessel_call:
             headers["x-vessel-call"] = prep.keys.vessel_call
         for rcpt in decision.recipients:
-            body = encoded.get(rcpt.content_type)
-            if body is None:
-                body = encoded[rcpt.content_type] = self.catalogue.encode(prep.body, rcpt.content_type)
+            ctype = self.catalogue.delivery_content_type(prep.body, rcpt.content_type)  # schema-only: XML
+            mid = delivery_id(prep.sender, prep.message_id, rcpt.id)
+            cached = None if ctype == EDIFACT_CT else encoded.get(ctype)  # EDIFACT: UNB names the recipient
+            if cached is not None:
+                body = cached
+            elif ctype == EDIFACT_CT:
+                body = self.catalogue.encode(prep.body, ctype, recipient=rcpt.id, control_ref=edifact.control_ref(mid))
+            else:
+                body = encoded[ctype] = self.catalogue.encode(prep.body, ctype)
             result.publishes.append(
                 Publish(
                     t.inbox(rcpt.id),
                     aio_pika.Message(
                         body,
-                        message_id=delivery_id(prep.sender, prep.message_id, rcpt.id),
+                        message_id=mid,
                         correlation_id=prep.message_id,
                         type=prep.body.TYPE,
-                        content_type=rcpt.content_type,
+                        content_type=ctype,
                         headers=headers,
                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                         timestamp=now,
@@ -426,12 +433,20 @@ class Pipeline:
     ) -> None:
         assert prep.sender is not None
         body = ack_document(prep.message_id, status, now, errors or ())
+        content_type = "application/json"
+        partner = self.partners.get(prep.sender)
+        if partner is not None and partner.ack_format == "edifact":  # CONTRL or APERAK instead
+            msg = prep.inbound.msg
+            subject = msg.body if msg.content_type == EDIFACT_CT else None
+            body = edifact.encode_ack(prep.message_id, status, errors or (), now, recipient=prep.sender,
+                                      subject=subject)
+            content_type = EDIFACT_CT
         props = {
             "message_id": ack_id(prep.sender, prep.message_id or "", status.value, prep.sha or payload_hash(
                 prep.inbound.msg.body)),
             "correlation_id": prep.message_id,
             "type": "ack",
-            "content_type": "application/json",
+            "content_type": content_type,
             "headers": {"x-contract": CONTRACT},
         }
         result.publishes.append(

@@ -102,7 +102,7 @@ def test_cli_send_inbox_and_partners(hub: HubUnderTest) -> None:
     got = [d for d in json.loads(inbox.stdout) if d["correlation_id"] == mid]
     assert len(got) == 1 and got[0]["type"] == "manifest.sea" and got[0]["headers"]["x-contract"] == "1"
     listing = json.loads(hub_cli(hub, "partners", "list", "--json").stdout)
-    assert {p["id"] for p in listing} >= {"kra-icms", "msc-ke", "kebs"} and len(listing) == 15
+    assert {p["id"] for p in listing} >= {"kra-icms", "msc-ke", "kebs"} and len(listing) == 20
     unknown = hub_cli(hub, "send", "--as", "nobody", path)
     assert unknown.returncode == 2
 

@@ -32,7 +32,7 @@ def edit(path: Path, fn) -> None:  # type: ignore[no-untyped-def]
 
 def test_example_config_loads(cfg_dir: Path) -> None:
     cfg = load_config(cfg_dir, env={})
-    assert len(cfg.partners) == 15
+    assert len(cfg.partners) == 20
     assert cfg.partner("kra-icms") is not None
     assert set(cfg.access) >= {"manifest.sea", "customs.release", "permit.status"}
 
@@ -57,7 +57,6 @@ def test_cross_checks(cfg_dir: Path) -> None:
     edit(cfg_dir / "partners.yaml", lambda d: d["partners"].append(dict(d["partners"][0], id="copycat")))
     edit(cfg_dir / "partners.yaml", lambda d: d["partners"][2].update({"sends": ["bogus.type"]}))
     edit(cfg_dir / "routes.yaml", lambda d: d["routes"]["manifest.sea"]["to"].append("BNK"))
-    edit(cfg_dir / "partners.yaml", lambda d: d["partners"][3].update({"receive_format": "application/edifact"}))
     with pytest.raises(ConfigError) as info:
         load_config(cfg_dir, env={})
     text = "\n".join(info.value.problems)
@@ -65,7 +64,6 @@ def test_cross_checks(cfg_dir: Path) -> None:
     assert "'bogus.type' is not a type the hub decodes" in text
     assert "profile BNK is routed manifest.sea but access.yaml denies it" in text
     assert "already belongs to 'kra-icms'" in text
-    assert "partners.3.receive_format: application/edifact deliveries are not supported yet" in text
 
 
 def test_reserved_and_malformed_partner_ids(cfg_dir: Path) -> None:
@@ -98,7 +96,7 @@ def test_admin_password_not_in_repr(cfg_dir: Path) -> None:
 def test_config_check_command_reports_all(cfg_dir: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(app, ["--config", str(cfg_dir), "config", "check"])
-    assert ok.exit_code == 0 and "15 partners" in ok.output
+    assert ok.exit_code == 0 and "20 partners" in ok.output
     edit(cfg_dir / "hub.yaml", lambda d: d.update({"typo": 1}))
     edit(cfg_dir / "routes.yaml", lambda d: d["routes"].update({"nope.type": {"to": ["KT"]}}))
     bad = runner.invoke(app, ["--config", str(cfg_dir), "config", "check"])
@@ -116,3 +114,14 @@ def test_secrets_file_mode_and_env_override(tmp_path: Path) -> None:
     assert env_name("msc-ke") == "HUB_SECRET_MSC_KE"
     assert Secrets(path, env={"HUB_SECRET_MSC_KE": "from-env"}).ensure("msc-ke") == "from-env"
     assert first not in repr(Secrets(path, env={}))
+
+
+def test_duplicate_yaml_keys_are_refused_with_file_and_line(cfg_dir: Path) -> None:
+    text = (cfg_dir / "partners.yaml").read_text()
+    text = text.replace("    sends: [customs.release, duty.assessment]\n",
+                        "    sends: [customs.release, duty.assessment]\n    sends: [customs.release]\n", 1)
+    (cfg_dir / "partners.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg_dir, env={})
+    [problem] = [p for p in info.value.problems if "duplicate key" in p]
+    assert problem.startswith("partners.yaml: not valid YAML") and "'sends'" in problem and "line" in problem

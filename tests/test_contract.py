@@ -27,21 +27,25 @@ PROFILES: dict[str, set[str]] = {
     "kra-icms": {"CUS"}, "kentrade": {"KT"}, "kpa": {"KPA"}, "msc-ke": {"SHA"}, "maersk-ke": {"SHA"},
     "kebs": {"PGA"}, "kephis": {"PGA"}, "pcpb": {"PGA"}, "kma": {"NPA"}, "mfano-clearing": {"CA"},
     "mfano-imports": {"EXIM"}, "mfano-bank": {"BNK"}, "mfano-insurance": {"INS"}, "pwani-cfs": {"CFS"},
-    "mfano-consol": {"CON"},
+    "mfano-consol": {"CON"}, "mfano-gha": {"GHA"}, "mfano-eseal": {"ESV"}, "mfano-surveyor": {"MS"},
+    "ira": {"IRA"}, "treasury": {"NT"},
 }  # fmt: skip
 FORMAT_JSON = {"kentrade", "maersk-ke", "kebs", "pcpb", "kma", "mfano-clearing", "mfano-imports",
-               "mfano-bank", "mfano-insurance"}  # fmt: skip
+               "mfano-bank", "mfano-insurance", "mfano-gha", "mfano-eseal", "mfano-surveyor", "ira",
+               "treasury"}  # fmt: skip
 # identifiers by which messages name partners, as in the registry
 NAMED_BY: dict[tuple[str, str], str] = {
     ("customs_office", "MSA"): "kra-icms", ("customs_office", "NBO"): "kra-icms",
     ("customs_office", "KEMBA01"): "kra-icms", ("kra_pin", "P000000001K"): "kra-icms",
-    ("kra_pin", "P000000002K"): "kentrade", ("terminal", "KPA-MSA"): "kpa", ("terminal", "MCT"): "kpa",
+    ("kra_pin", "P000000002K"): "kentrade", ("terminal", "KPAMSA"): "kpa", ("terminal", "MCT"): "kpa",
     ("carrier", "MSCU"): "msc-ke", ("kra_pin", "P051100001M"): "msc-ke", ("carrier", "MAEU"): "maersk-ke",
     ("kra_pin", "P051100002M"): "maersk-ke", ("agency", "KEBS"): "kebs", ("agency", "KEPHIS"): "kephis",
     ("agency", "PCPB"): "pcpb", ("agency", "KMA"): "kma", ("kra_pin", "P051234567A"): "mfano-clearing",
     ("kra_pin", "P051234568B"): "mfano-imports", ("bic", "MFNOKENA"): "mfano-bank",
     ("kra_pin", "P051234569C"): "mfano-insurance", ("cfs", "PWANICFS"): "pwani-cfs",
     ("kra_pin", "P051234570D"): "pwani-cfs", ("kra_pin", "P051234571E"): "mfano-consol",
+    ("kra_pin", "P051234572F"): "mfano-gha", ("kra_pin", "P051234573G"): "mfano-eseal",
+    ("kra_pin", "P051234574H"): "mfano-surveyor", ("agency", "IRA"): "ira", ("agency", "NT"): "treasury",
 }  # fmt: skip
 async def _ignore(_msg: object) -> None:
     return None

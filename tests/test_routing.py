@@ -53,6 +53,13 @@ def test_own_cell_needs_named_party_and_exclusion_names_rule() -> None:
     assert "bank" not in decision.recipient_ids()
 
 
+def test_bic_matches_with_or_without_branch_code() -> None:
+    bank = Partner(id="bank", name="b", profiles=(Profile.BNK,), identifiers={IdScheme.BIC: ("MFNOKENA",)})
+    for bic in ("MFNOKENA", "MFNOKENAXXX", "MFNOKENA001"):
+        keys = Keys(parties=(Party(role=PartyRole.FINANCING_BANK, scheme=IdScheme.BIC, id=bic),))
+        assert route("idf", "kentrade", keys, table_for([bank])).recipient_ids() == ["bank"], bic
+
+
 ids = st.from_regex(r"[a-z][a-z0-9]{2,8}", fullmatch=True)
 pins = st.from_regex(r"P0[0-9]{8}[A-Z]", fullmatch=True)
 partner_st = st.builds(

@@ -67,12 +67,16 @@ def test_eat_round_trip(naive: datetime) -> None:
 
 
 def test_affected_partners_of_an_icms_window_written_by_hand() -> None:
-    # iCMS sends customs.release (to KT, PGA, NPA all; KPA, CFS, CA, EXIM own) and receives what CUS may
-    # receive from the senders in the example registry (manifests from the shipping lines, permit
-    # statuses from the agencies).
-    expected = {"kentrade", "kpa", "kebs", "kephis", "pcpb", "kma", "mfano-clearing", "mfano-imports",
-                "pwani-cfs", "msc-ke", "maersk-ke"}
+    # iCMS sends customs.release and duty.assessment (to KT, PGA, NPA all; CA, EXIM, KPA, CFS own) and
+    # receives, as CUS, what the registry's senders send: manifests (shipping lines, consolidator), air
+    # manifests (ground handler), IARs and bayplans, IDFs (KenTrade, agent, importer), entries (agent),
+    # payment confirmations (bank), insurance certificates (insurer), e-seal events, gate events (KPA,
+    # CFS) and the agent's NCTS declarations. Only the surveyor, IRA and Treasury have no route with it.
+    expected = {"kentrade", "kpa", "msc-ke", "maersk-ke", "kebs", "kephis", "pcpb", "kma", "mfano-clearing",
+                "mfano-imports", "mfano-bank", "mfano-insurance", "pwani-cfs", "mfano-consol", "mfano-gha",
+                "mfano-eseal"}
     assert affected_partners("kra-icms", CFG) == expected
-    assert "mfano-bank" not in affected_partners("kra-icms", CFG)  # no route between a bank and iCMS
+    # a marine surveyor receives insurance certificates, so it is affected by the insurer's window only
+    assert affected_partners("mfano-surveyor", CFG) == {"mfano-insurance"}
     assert affected_partners("hub", CFG) == KNOWN
     assert affected_partners("nobody", CFG) == set()

@@ -52,7 +52,7 @@ class RoutingTable:
 
     def __post_init__(self) -> None:
         self.by_identifier = {
-            (scheme, value): p.id
+            (scheme, normalise_id(scheme, value)): p.id
             for p in self.partners
             for scheme, values in p.identifiers.items()
             for value in values
@@ -71,10 +71,16 @@ class RoutingTable:
         """Partner ids named as parties in the message."""
         found = set()
         for party in keys.parties:
-            pid = self.by_identifier.get((party.scheme, party.id))
+            pid = self.by_identifier.get((party.scheme, normalise_id(party.scheme, party.id)))
             if pid is not None:
                 found.add(pid)
         return found
+
+
+def normalise_id(scheme: IdScheme, value: str) -> str:
+    """A BIC names the same bank with or without its branch code (``MFNOKENA`` = ``MFNOKENAXXX``)."""
+    value = value.strip().upper()
+    return value[:8] if scheme is IdScheme.BIC else value
 
 
 def _best_rule(

@@ -82,6 +82,7 @@ class PartyRole(StrEnum):
     PAYER = "payer"
     EXPORTER = "exporter"
     IMPORTER = "importer"
+    PAYING_BANK = "paying_bank"  # the bank that collected a payment (not the bank financing the import)
 
 
 class IdScheme(StrEnum):

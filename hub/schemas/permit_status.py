@@ -64,7 +64,7 @@ class PermitStatus(Body):
     def keys(self) -> Keys:
         """The UCR; the application and permit numbers as references; the issuing agency, the applicant
         (role declarant: the party lodging the application) and the clearing agent as parties."""
-        refs = [Reference(kind=RefKind.PERMIT, value=self.application_id)]
+        refs = [Reference(kind=RefKind.PERMIT_APPLICATION, value=self.application_id)]
         if self.permit_id is not None:
             refs.append(Reference(kind=RefKind.PERMIT, value=self.permit_id))
         parties = [
