@@ -87,6 +87,7 @@ class BrokerSettings(Strict):
     heartbeat: int = Field(default=5, ge=1, le=600)
     prefetch_per_sender: int = Field(default=50, ge=1, le=10_000)
     batch_size: int = Field(default=100, ge=1, le=10_000)
+    batch_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # payload bytes per batch (memory bound)
 
 
 class StoreSettings(Strict):

@@ -176,6 +176,7 @@ class Pipeline:
         self, inq: asyncio.Queue[Inbound], pub_ch: AbstractRobustChannel | Any, closed: asyncio.Event
     ) -> None:
         size = self.settings.broker.batch_size
+        max_bytes = self.settings.broker.batch_bytes
         while not self._stop.is_set():
             getter = asyncio.ensure_future(inq.get())
             waiters = {getter, asyncio.ensure_future(closed.wait()), asyncio.ensure_future(self._stop.wait())}
@@ -187,8 +188,12 @@ class Pipeline:
                     raise BrokerUnavailable("connection closed")
                 return
             batch = [getter.result()]
-            while len(batch) < size and not inq.empty():
+            # a batch is capped by count and by payload bytes: a decoded message costs ~15x its size in
+            # memory, so 100 near-cap (5 MiB) messages in one batch would need gigabytes
+            payload = len(batch[0].msg.body)
+            while len(batch) < size and payload < max_bytes and not inq.empty():
                 batch.append(inq.get_nowait())
+                payload += len(batch[-1].msg.body)
             await self.process_batch(batch, pub_ch)
 
     # ------------------------------------------------------------ one batch
