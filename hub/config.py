@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import ConfigError
-from hub.schemas.base import IdScheme, PartyRole, RefKind
+from hub.schemas.base import IdScheme, PartyRole, RefKind, normalise_id
 
 PARTNER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 RESERVED_IDS = frozenset({"hub"})
@@ -333,6 +333,23 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
+def _identifier_problem(scheme: IdScheme, value: str) -> str | None:
+    """Registry identifiers must be valid, or messages naming the partner would never match it."""
+    from pydantic_core import PydanticCustomError
+
+    from hub.identifiers import check_bic, check_kra_pin
+
+    checks = {IdScheme.KRA_PIN: check_kra_pin, IdScheme.BIC: check_bic}
+    check = checks.get(scheme)
+    if check is None:
+        return None
+    try:
+        check(value)
+    except PydanticCustomError as exc:
+        return f"{exc.type}: {exc.message()}"
+    return None
+
+
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     if not path.exists():
         problems.append(f"{path.name}: file not found in {path.parent}")
@@ -410,7 +427,10 @@ def load_config(directory: str | Path, env: dict[str, str] | None = None) -> Hub
                     problems.append(f"partners.yaml: partners.{i}.sends: {t!r} is not a type the hub decodes")
             for scheme, values in p.identifiers.items():
                 for value in values:
-                    other = claimed.setdefault((scheme, value), p.id)
+                    problem = _identifier_problem(scheme, value)
+                    if problem:
+                        problems.append(f"partners.yaml: partners.{i}.identifiers.{scheme}: {problem}")
+                    other = claimed.setdefault((scheme, normalise_id(scheme, value)), p.id)
                     if other != p.id:
                         problems.append(
                             f"partners.yaml: partners.{i}.identifiers.{scheme}: {scheme} identifier "

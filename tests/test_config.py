@@ -125,3 +125,16 @@ def test_duplicate_yaml_keys_are_refused_with_file_and_line(cfg_dir: Path) -> No
         load_config(cfg_dir, env={})
     [problem] = [p for p in info.value.problems if "duplicate key" in p]
     assert problem.startswith("partners.yaml: not valid YAML") and "'sends'" in problem and "line" in problem
+
+
+def test_registry_identifiers_are_validated_and_collide_as_routing_compares_them(cfg_dir: Path) -> None:
+    def change(d: dict) -> None:  # type: ignore[type-arg]
+        d["partners"][12]["identifiers"] = {"bic": ["MFNOKENAXXX"]}  # insurer given the bank's BIC + branch
+        d["partners"][11]["identifiers"] = {"kra_pin": ["p051234569c"], "bic": ["MFNOKENA"]}  # lower-case PIN
+
+    edit(cfg_dir / "partners.yaml", change)
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg_dir, env={})
+    text = "\n".join(info.value.problems)
+    assert "partners.12.identifiers.bic: bic identifier already belongs to 'mfano-bank'" in text
+    assert "partners.11.identifiers.kra_pin: KRA_PIN_FORMAT" in text

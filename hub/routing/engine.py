@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hub.config import AccessRule, Cell, HubConfig, Partner, Profile, Route
-from hub.schemas.base import IdScheme, Keys
+from hub.schemas.base import IdScheme, Keys, normalise_id
 
 _RANK = {Cell.ALL: 3, Cell.OWN: 2, Cell.AFF: 1, Cell.DENY: 0}
 
@@ -75,12 +75,6 @@ class RoutingTable:
             if pid is not None:
                 found.add(pid)
         return found
-
-
-def normalise_id(scheme: IdScheme, value: str) -> str:
-    """A BIC names the same bank with or without its branch code (``MFNOKENA`` = ``MFNOKENAXXX``)."""
-    value = value.strip().upper()
-    return value[:8] if scheme is IdScheme.BIC else value
 
 
 def _best_rule(

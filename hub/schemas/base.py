@@ -98,6 +98,13 @@ class IdScheme(StrEnum):
     CUSTOMS_OFFICE = "customs_office"
 
 
+def normalise_id(scheme: IdScheme, value: str) -> str:
+    """How routing compares identifiers: case and spaces ignored; a BIC names the same bank with or
+    without its branch code (``MFNOKENA`` = ``MFNOKENAXXX``)."""
+    value = value.strip().upper()
+    return value[:8] if scheme is IdScheme.BIC else value
+
+
 class Reference(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: RefKind
