@@ -131,6 +131,14 @@ def _infer_type(data: bytes, content_type: str, catalogue: Any = None) -> str | 
     from hub.catalogue import Catalogue
 
     try:
+        if content_type == codec.EDIFACT_CT:  # the message type of the first UNH, e.g. CUSCAR -> manifest.sea
+            import re
+
+            from hub.edifact import MESSAGES
+
+            found = re.search(rb"UNH\+[^+']*\+([A-Z]{6})", data[:4096])
+            entry = MESSAGES.get(found.group(1).decode()) if found else None
+            return entry[0] if entry else None
         if content_type == codec.JSON_CT:
             doc = codec.parse_json(data)
             return doc.get("messageType") if isinstance(doc, dict) else None

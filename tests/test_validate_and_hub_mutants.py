@@ -72,3 +72,10 @@ async def test_one_mutant_of_each_kind_per_example_is_rejected_through_the_hub(h
             await c.__aexit__(None, None, None)
     assert sent >= 200, f"only {sent} mutants sent"
     assert not failures, f"{len(failures)} of {sent} mutants:\n" + "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*/valid/*")), ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_hub_validate_infers_the_type_of_every_valid_example(path: Path) -> None:
+    res = RUNNER.invoke(app, ["--config", str(ROOT / "config"), "validate", str(path)])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith(f"valid {path.parent.parent.name}")
