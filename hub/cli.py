@@ -25,6 +25,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(partners_app, name="partners")
 catalogue_app = typer.Typer(no_args_is_help=True, help="The message catalogue.")
 app.add_typer(catalogue_app, name="catalogue")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit trail: verify the hash chain, apply body retention.")
+app.add_typer(audit_app, name="audit")
 
 _state: dict[str, Any] = {"config_dir": "config"}
 
@@ -220,6 +222,42 @@ def validate(
         typer.echo(f"valid {found_type}" + (f" (UCR {keys.ucr})" if keys.ucr else ""))
 
 
+# ------------------------------------------------------------------ track
+
+
+@app.command("track")
+def track(
+    ref: Annotated[str, typer.Argument(help="Any reference: UCR, IDF, entry, bill of lading, AWB, container, "
+                                            "permit, PRN, insurance certificate, e-seal id, vessel call IMO/voyage")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Where a consignment stands: its timeline (times in EAT), status, what it waits for and since when.
+
+    Exit 0 found; 1 no consignment has this reference; 2 config error or store unreachable. KRA PINs of the
+    parties are masked.
+    """
+    from hub import timeline
+    from hub.errors import StoreUnavailable
+    from hub.store import Store
+
+    cfg = _config()
+    store = Store(cfg.store_url())
+    try:
+        consignments = [store.consignment(ucr) for ucr in store.resolve(ref)]
+    except StoreUnavailable as exc:
+        typer.echo(f"store unavailable: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(timeline.as_json(ref, consignments), indent=1))
+    elif consignments:
+        typer.echo(timeline.render(ref, consignments))
+    else:
+        typer.echo(f"no consignment found for {ref}", err=True)
+    raise typer.Exit(0 if consignments else 1)
+
+
 # ------------------------------------------------------------------ send / inbox
 
 
@@ -310,6 +348,131 @@ def inbox(
     typer.echo(f"{len(deliveries)} deliveries")
 
 
+# ------------------------------------------------------------------ audit
+
+
+def _audit_store(cfg: HubConfig, migrate: bool) -> Any:
+    from hub.errors import StoreUnavailable
+    from hub.store import Store
+
+    store = Store(cfg.store_url())
+    if migrate:
+        try:
+            store.migrate()
+        except StoreUnavailable as exc:
+            typer.echo(f"store unavailable: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    return store
+
+
+@audit_app.command("verify")
+def audit_verify(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    head: Annotated[Path | None, typer.Option("--head", help="Head file (default: setting audit.head_file)")] = None,
+    no_head: Annotated[bool, typer.Option("--no-head", help="Check the chain alone (misses truncation)")] = False,
+) -> None:
+    """Recompute the audit chain and compare it with the external head.
+
+    Exit 0 intact; 1 broken (the first bad entry's seq and why); 2 config error or store unreachable.
+    """
+    import sqlalchemy as sa
+
+    from hub.audit import verify
+    from hub.errors import StoreUnavailable
+
+    cfg = _config()
+    store = _audit_store(cfg, migrate=False)  # read-only: an auditor's check changes nothing, not even the schema
+    try:
+        if not sa.inspect(store.engine).has_table("audit_log"):
+            typer.echo("the store has no audit_log table: it predates the audit trail (migration 0002)", err=True)
+            raise typer.Exit(2)
+        report = verify(store, None if no_head else (head or cfg.audit_head_path()))
+    except (StoreUnavailable, sa.exc.SQLAlchemyError) as exc:
+        typer.echo(f"store unavailable: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=1))
+    elif report.ok:
+        where = f"; head at {report.head.seq}" if report.head else ""
+        ahead = f", {report.ahead} entries after it (written after the last head update)" if report.ahead else ""
+        typer.echo(f"audit log intact: {report.entries} entries{where}{ahead} ({report.seconds} s)")
+    else:
+        first = f"first bad entry: {report.first_bad}: " if report.first_bad is not None else ""
+        typer.echo(f"audit log BROKEN: {first}{report.reason}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@audit_app.command("purge-bodies")
+def audit_purge_bodies(
+    before: Annotated[
+        str | None, typer.Option("--before", help="ISO date or time (UTC unless an offset is given)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count")] = False,
+) -> None:
+    """Delete message bodies older than the retention (audit.body_retention_days) or than --before.
+
+    --before may not be later than the retention allows. The audit log is not touched but for one entry
+    recording the purge. Exit 0 done; 2 a bad date or store unreachable.
+    """
+    from datetime import UTC, datetime
+
+    from hub.audit import HeadKeeper, format_at, purge_bodies, retention_cutoff
+    from hub.errors import StoreUnavailable
+
+    cfg = _config()
+    limit = retention_cutoff(cfg.settings.audit.body_retention_days)
+    cutoff = limit
+    if before is not None:
+        try:
+            cutoff = datetime.fromisoformat(before)
+        except ValueError as exc:
+            typer.echo(f"--before: not an ISO date or time: {before!r}", err=True)
+            raise typer.Exit(2) from exc
+        cutoff = cutoff.replace(tzinfo=UTC) if cutoff.tzinfo is None else cutoff
+        if cutoff > limit:
+            typer.echo(f"--before {format_at(cutoff)} would delete bodies younger than the retention period "
+                       f"({cfg.settings.audit.body_retention_days} days: {format_at(limit)}); refused", err=True)
+            raise typer.Exit(2)
+    store = _audit_store(cfg, migrate=True)
+    try:
+        if dry_run:
+            typer.echo(f"{store.count_bodies(cutoff)} message bodies received before {format_at(cutoff)}")
+            return
+        n = purge_bodies(store, cutoff, HeadKeeper(cfg.audit_head_path(), store))
+    except StoreUnavailable as exc:
+        typer.echo(f"store unavailable: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        store.close()
+    typer.echo(f"deleted {n} message bodies received before {format_at(cutoff)}")
+
+
+@audit_app.command("reset-head")
+def audit_reset_head() -> None:
+    """After investigating a head conflict: accept the store's chain and write a new external head.
+
+    The chain must verify on its own; the reset is recorded in it. Exit 0 done; 1 chain broken; 2 store.
+    """
+    from hub.audit import reset_head
+    from hub.errors import StoreUnavailable
+
+    cfg = _config()
+    store = _audit_store(cfg, migrate=True)
+    try:
+        report, new = reset_head(store, cfg.audit_head_path())
+    except StoreUnavailable as exc:
+        typer.echo(f"store unavailable: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        store.close()
+    if new is None:
+        typer.echo(f"refused: the chain is broken at entry {report.first_bad}: {report.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"external head reset to entry {new.seq} ({new.entry_hash}) in {cfg.audit_head_path()}")
+
+
 # ------------------------------------------------------------------ run
 
 
@@ -341,6 +504,12 @@ async def _run(cfg: HubConfig, demo: bool) -> None:
         loop.add_signal_handler(sig, pipeline.stop)
     log.info("hub starting", pid=os.getpid(), config=str(cfg.directory), store=store.engine.dialect.name)
     tasks = [asyncio.create_task(pipeline.run())]
+    if cfg.settings.audit.purge_every_hours:  # the retention of message bodies (hub.audit)
+        from hub.audit import purge_periodically
+
+        tasks.append(asyncio.create_task(purge_periodically(
+            store, pipeline.audit_head, cfg.settings.audit.body_retention_days,
+            cfg.settings.audit.purge_every_hours * 3600)))
     if demo:
         from hub.demo import play
 

@@ -113,6 +113,22 @@ class MetricsSettings(Strict):
     port: int = Field(default=9464, ge=0, le=65535)  # 0 disables the endpoint
 
 
+class AuditSettings(Strict):
+    """The audit trail (hub.audit). ``head_file`` is relative to the config directory, like ``secrets_file``,
+    and belongs outside the store's reach (another disk, host or backup set) to be worth anything.
+
+    ``body_retention_days``: regulation 33(2)(e) of the NESWS (General) Regulations 2024 leaves the retention
+    period to each service-level agreement and names no figure. The default, 2555 days (7 years), is a
+    placeholder chosen to outlast the five-year record-keeping duties of Kenya's tax and customs laws (e.g.
+    the Tax Procedures Act 2015) with margin for disputes under way; set the figure the Agency's SLAs agree.
+    The audit log itself (hashes, no bodies) is never purged.
+    """
+
+    head_file: str = "../var/audit-head.json"
+    body_retention_days: int = Field(default=2555, ge=1)
+    purge_every_hours: float = Field(default=24.0, ge=0)  # hub run: purge at start-up and then this often; 0 off
+
+
 class Settings(Strict):
     broker: BrokerSettings = BrokerSettings()
     store: StoreSettings = StoreSettings()
@@ -120,6 +136,7 @@ class Settings(Strict):
     limits: LimitSettings = LimitSettings()
     log: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
+    audit: AuditSettings = AuditSettings()
     secrets_file: str = "../var/secrets.json"
     quarantine_queue_max: int = Field(default=1_000_000, ge=1)
 
@@ -303,6 +320,10 @@ class HubConfig(Strict):
     def secrets_path(self) -> Path:
         override = os.environ.get("HUB_SECRETS_FILE")
         path = Path(override) if override else Path(self.settings.secrets_file)
+        return path if path.is_absolute() else (self.directory / path).resolve()
+
+    def audit_head_path(self) -> Path:
+        path = Path(self.settings.audit.head_file)
         return path if path.is_absolute() else (self.directory / path).resolve()
 
     def store_url(self) -> str:

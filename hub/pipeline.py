@@ -22,9 +22,10 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
 
-from hub import edifact, logs, metrics
+from hub import edifact, logs, metrics, timeline
 from hub import topology as t
 from hub.acks import AckStatus, ack_document
+from hub.audit import IN, OUT, AuditBatch, AuditEntry, HeadKeeper, StoredBody
 from hub.catalogue import Catalogue, Limits
 from hub.codec import EDIFACT_CT
 from hub.config import HubConfig, Partner, PartnerStatus
@@ -77,6 +78,7 @@ class BatchResult:
     quarantined: list[QuarantineRow] = field(default_factory=list)
     ack_drops: dict[str, int] = field(default_factory=dict)
     outcomes: list[tuple[Prepared, str]] = field(default_factory=list)
+    observed: list[tuple[Prepared, timeline.Observation]] = field(default_factory=list)  # hub.timeline
 
 
 def _header(msg: AbstractIncomingMessage, name: str) -> str | None:
@@ -95,6 +97,7 @@ class Pipeline:
         self.table = RoutingTable.from_config(config)
         self.partners: dict[str, Partner] = config.partner_index()
         self.settings = config.settings
+        self.audit_head = HeadKeeper(config.audit_head_path(), store)  # written after each committed batch
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
         # inbound messages whose delivery was returned, held unacked until their backoff ends
@@ -205,7 +208,10 @@ class Pipeline:
             result = await self._build(batch)
             failed = await self._publish_all(pub_ch, result.publishes)
             accepted = [row for prep, row in result.accepted if id(prep) not in failed]
-            await asyncio.to_thread(self.store.commit_batch, accepted, result.quarantined)
+            audit = _audit_batch(result, failed)
+            observed = [obs for prep, obs in result.observed if id(prep) not in failed]
+            await asyncio.to_thread(self.store.commit_batch, accepted, result.quarantined, audit=audit,
+                                    correlation=observed)
             if result.ack_drops:
                 await asyncio.to_thread(self.store.add_ack_drops, result.ack_drops)
         except (TransientError, aio_pika.exceptions.AMQPError, OSError) as exc:
@@ -226,6 +232,8 @@ class Pipeline:
                 else:
                     await item.msg.ack()
             result.outcomes = [(p, "retry" if id(p) in failed else o) for p, o in result.outcomes]
+        if audit.head is not None:  # committed: move the external head (hub.audit) over this batch
+            await asyncio.to_thread(self.audit_head.advance, audit.head, audit.first_seq)
         self._account(result)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
@@ -370,8 +378,10 @@ class Pipeline:
     def _check_envelope(self, msg: AbstractIncomingMessage, partner: Partner) -> None:
         if partner.status is not PartnerStatus.ACTIVE:
             raise MessageRejected.one("PARTNER_SUSPENDED", f"partner {partner.id} is {partner.status}")
-        if not msg.message_id or len(msg.message_id) > MAX_MESSAGE_ID:
-            raise MessageRejected.one("MESSAGE_ID_INVALID", "message_id is required, at most 128 characters")
+        if not msg.message_id or len(msg.message_id) > MAX_MESSAGE_ID or not msg.message_id.isprintable():
+            raise MessageRejected.one(
+                "MESSAGE_ID_INVALID", "message_id is required: at most 128 printable characters, no control characters"
+            )
         if _header(msg, "x-contract") != CONTRACT:
             raise MessageRejected.one("CONTRACT_VERSION", "header x-contract must be 1")
         rk_type = (msg.routing_key or "")[len(partner.id) + 1 :]
@@ -425,8 +435,23 @@ class Pipeline:
             prep.sender, prep.message_id, prep.sha, prep.body.TYPE, prep.keys.ucr, tuple(decision.recipient_ids())
         )
         result.accepted.append((prep, row))
+        self._observe(prep, now, result)
         self._ack(prep, AckStatus.ACCEPTED, now, result)
         result.outcomes.append((prep, "accepted"))
+
+    def _observe(self, prep: Prepared, now: datetime, result: BatchResult) -> None:
+        """The accepted message's references, parties and event (hub.timeline), committed with the batch.
+        A failure here costs the message its timeline entry, never its delivery: logged and counted."""
+        assert prep.body is not None and prep.keys is not None and prep.sender and prep.message_id
+        try:
+            obs = timeline.observe(prep.body, prep.keys, prep.sender, prep.message_id, now, self.table.partner_of)
+        except Exception as exc:
+            metrics.INTERNAL_ERRORS.labels("correlation").inc()
+            log.exception("unexpected error recording a message's timeline event", message_id=prep.message_id,
+                          type=prep.msg_type, sender=prep.sender, error=type(exc).__name__)
+            return
+        if obs is not None:
+            result.observed.append((prep, obs))
 
     def _ack(
         self,
@@ -520,6 +545,48 @@ class Pipeline:
             if delivered and p.routing_key.startswith("partner.") and p.routing_key.endswith(".inbox"):
                 metrics.DELIVERIES.labels(p.routing_key[8:-6], p.message.type or "-").inc()
         return failed
+
+
+def _audit_batch(result: BatchResult, failed: set[int]) -> AuditBatch:
+    """The batch's audit entries in batch order: each message's ``in`` entry, then its deliveries (``out``).
+
+    Messages whose delivery was returned (``failed``) are left out: they are redelivered and recorded then.
+    """
+    deliveries: dict[int, list[Publish]] = {}
+    for pub in result.publishes:
+        if pub.owner is not None:
+            deliveries.setdefault(id(pub.owner), []).append(pub)
+    hashes: dict[int, str] = {}  # one encoding is often sent to several recipients
+
+    def out(prep: Prepared, pub: Publish) -> AuditEntry:
+        key = pub.routing_key
+        recipient = key[len("partner.") : -len(".inbox")] if key.startswith("partner.") and key.endswith(
+            ".inbox") else key
+        body = pub.message.body
+        sha = hashes.get(id(body)) or hashes.setdefault(id(body), payload_hash(body))
+        return AuditEntry(OUT, prep.sender or "", "published", recipient=recipient, message_id=prep.message_id,
+                          msg_type=pub.message.type, payload_sha256=sha)
+
+    batch = AuditBatch()
+    recorded: set[int] = set()
+    for prep, outcome in result.outcomes:
+        if id(prep) in failed:
+            continue
+        msg = prep.inbound.msg
+        if outcome == "rejected" and prep.rejection:
+            outcome = "rejected:" + ",".join(d.code for d in prep.rejection)
+        batch.entries.append(AuditEntry(IN, prep.sender or msg.user_id or "", outcome, message_id=prep.message_id,
+                                        msg_type=prep.msg_type, payload_sha256=prep.sha or payload_hash(msg.body)))
+        batch.entries.extend(out(prep, pub) for pub in deliveries.get(id(prep), ()))
+        recorded.add(id(prep))
+    for pub in result.publishes:  # deliveries of messages processed earlier (none in this pipeline yet)
+        if pub.owner is not None and id(pub.owner) not in recorded and id(pub.owner) not in failed:
+            batch.entries.append(out(pub.owner, pub))
+    for prep, row in result.accepted:
+        if id(prep) not in failed:
+            msg = prep.inbound.msg
+            batch.bodies.append(StoredBody(row.sender, row.message_id, msg.content_type or "", msg.body))
+    return batch
 
 
 def _dropped_ack_partner(msg: AbstractIncomingMessage) -> str:

@@ -8,7 +8,7 @@ transaction. Database errors are translated to ``StoreUnavailable`` at this boun
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +20,11 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.audit import GENESIS, AuditBatch, Head, entry_hash, format_at
 from hub.errors import StoreUnavailable
+from hub.logs import get as get_logger
+from hub.schemas.base import RefKind
+from hub.timeline import Consignment, Event, Observation, PartyRecord, lookup_keys, plan
 
 metadata = sa.MetaData()
 
@@ -54,6 +58,71 @@ ack_drops = sa.Table(
     sa.Column("dropped", sa.BigInteger, nullable=False),
 )
 
+# correlation and the consignment timeline (migrations 0003 and 0004; hub.timeline)
+consignment_refs = sa.Table(
+    "consignment_refs",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("value", sa.String(64), primary_key=True),
+    sa.Column("ucr", sa.String(35), nullable=False, index=True),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+)
+
+consignment_parties = sa.Table(
+    "consignment_parties",
+    metadata,
+    sa.Column("ucr", sa.String(35), primary_key=True),
+    sa.Column("role", sa.String(32), primary_key=True),
+    sa.Column("scheme", sa.String(32), primary_key=True),
+    sa.Column("party_id", sa.String(64), primary_key=True),
+    sa.Column("partner", sa.String(32), nullable=True, index=True),
+)
+
+consignment_events = sa.Table(
+    "consignment_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("ucr", sa.String(35), nullable=True, index=True),
+    sa.Column("vessel_call", sa.String(64), nullable=True, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("msg_type", sa.String(64), nullable=False),
+    sa.Column("sender", sa.String(32), nullable=False),
+    sa.Column("message_id", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(64), nullable=True),
+    sa.Column("subject", sa.String(80), nullable=True),
+    sa.UniqueConstraint("sender", "message_id", "ucr", name="uq_event_message"),
+    sa.Index("uq_event_message_no_ucr", "sender", "message_id", unique=True,
+             sqlite_where=sa.text("ucr IS NULL"), postgresql_where=sa.text("ucr IS NULL")),
+)
+
+# the audit trail (migration 0002; hub.audit): a hash-chained log, and accepted bodies kept for the retention
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("sender", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(32), nullable=True),
+    sa.Column("message_id", sa.String(128), nullable=True),
+    sa.Column("msg_type", sa.String(64), nullable=True),
+    sa.Column("payload_sha256", sa.String(64), nullable=True),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+)
+
+message_bodies = sa.Table(
+    "message_bodies",
+    metadata,
+    sa.Column("sender", sa.String(32), primary_key=True),
+    sa.Column("message_id", sa.String(128), primary_key=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("content_type", sa.String(64), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+)
+
+AUDIT_LOCK_KEY = 0x6875622D61756469  # pg_advisory_xact_lock key serialising audit appends ("hub-audi")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -73,6 +142,14 @@ class QuarantineRow:
     routing_key: str
     user_id: str | None
     message_id: str | None
+
+
+_log = get_logger("hub.store")
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite gives back naive datetimes (stored in UTC); PostgreSQL aware ones."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -132,9 +209,15 @@ class Store:
                     out[(sender, mid)] = sha
         return out
 
-    def commit_batch(self, accepted: list[AcceptedRow], quarantined: list[QuarantineRow]) -> None:
-        """Record a batch's accepted messages and quarantine events in one transaction."""
-        if not accepted and not quarantined:
+    def commit_batch(
+        self, accepted: list[AcceptedRow], quarantined: list[QuarantineRow], *, audit: AuditBatch | None = None,
+        correlation: Sequence[Observation] = (),
+    ) -> None:
+        """Record a batch's accepted messages and quarantine events in one transaction.
+
+        ``audit``: the batch's audit entries and bodies, appended last in the same transaction (hub.audit).
+        """
+        if not accepted and not quarantined and not (audit and audit.entries):
             return
         now = datetime.now(UTC)
         with self._tx() as conn:
@@ -168,6 +251,10 @@ class Store:
                         for q in quarantined
                     ],
                 )
+            if correlation:  # references, parties and events of the accepted messages (hub.timeline)
+                self._record(conn, correlation, now)
+            if audit is not None and audit.entries:
+                self._append_audit(conn, audit)
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         name = self.engine.dialect.name
@@ -208,3 +295,160 @@ class Store:
     def accepted_count(self) -> int:
         with self._tx() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(inbound)).scalar_one())
+
+    # ------------------------------------------------------------ correlation and timeline (hub.timeline)
+
+    def _record(self, conn: sa.Connection, observations: Sequence[Observation], now: datetime) -> None:
+        """Link references and parties to their consignments and append the events, in the batch's transaction.
+
+        One read finds which of the batch's references are known and to which UCR (a message without a UCR
+        is resolved from them); the first writer of a reference wins, a later claim to another UCR is logged
+        and not applied. Inserts ignore rows already there, so a batch redelivered records nothing twice.
+        """
+        wanted = {k for obs in observations for link in obs.links for ref in link.refs for k in lookup_keys(ref)}
+        rows = plan(observations, self._known_refs(conn, wanted), now)
+        for kind, value, have, claimed in rows.conflicts:
+            level = _log.info if kind == RefKind.CONTAINER.value else _log.warning  # containers are reused
+            level("reference already linked to another consignment; kept", kind=kind, value=value, ucr=have,
+                  claimed_ucr=claimed)
+        for sender, message_id, first_ref in rows.unresolved:
+            _log.info("a consignment of the message has no UCR and no known reference; not recorded",
+                      sender=sender, message_id=message_id, reference=first_ref)
+        for table, values in ((consignment_refs, rows.refs), (consignment_parties, rows.parties),
+                              (consignment_events, rows.events)):
+            if values:
+                conn.execute(self._insert_ignore(table), values)
+
+    @staticmethod
+    def _known_refs(conn: sa.Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        keys = sorted(keys)
+        out: dict[tuple[str, str], str] = {}
+        for start in range(0, len(keys), 500):
+            cond = sa.tuple_(consignment_refs.c.kind, consignment_refs.c.value).in_(keys[start : start + 500])
+            for kind, value, ucr in conn.execute(
+                sa.select(consignment_refs.c.kind, consignment_refs.c.value, consignment_refs.c.ucr).where(cond)
+            ):
+                out[(kind, value)] = ucr
+        return out
+
+    def resolve(self, ref: str) -> list[str]:
+        """The UCRs a reference of any kind names: a UCR itself, a linked reference, or a vessel call."""
+        values = sorted({ref.strip(), ref.strip().upper()} - {""})
+        ev = consignment_events.c
+        with self._tx() as conn:
+            found = set(conn.execute(
+                sa.select(consignment_refs.c.ucr).distinct()
+                .where(consignment_refs.c.kind.in_([k.value for k in RefKind]), consignment_refs.c.value.in_(values))
+            ).scalars())
+            found.update(conn.execute(sa.select(ev.ucr).distinct().where(ev.ucr.in_(values))).scalars())
+            found.update(conn.execute(
+                sa.select(ev.ucr).distinct().where(ev.vessel_call.in_(values), ev.ucr.is_not(None))
+            ).scalars())
+        return sorted(u for u in found if u)
+
+    def consignment(self, ucr: str) -> Consignment:
+        """A consignment's events (with those of the vessel calls its manifests name), parties and references."""
+        ev = consignment_events.c
+        cols = (ev.at, ev.msg_type, ev.sender, ev.message_id, ev.status, ev.subject, ev.ucr, ev.vessel_call)
+        with self._tx() as conn:
+            rows = list(conn.execute(sa.select(*cols).where(ev.ucr == ucr)))
+            calls = sorted({r.vessel_call for r in rows if r.vessel_call})
+            if calls:
+                rows += conn.execute(sa.select(*cols).where(ev.ucr.is_(None), ev.vessel_call.in_(calls)))
+            p = consignment_parties.c
+            parties = conn.execute(
+                sa.select(p.role, p.scheme, p.party_id, p.partner).where(p.ucr == ucr)
+                .order_by(p.role, p.scheme, p.party_id)
+            ).all()
+            r = consignment_refs.c
+            refs = conn.execute(sa.select(r.kind, r.value).where(r.ucr == ucr).order_by(r.kind, r.value)).all()
+        events = tuple(
+            Event(_utc(row.at), row.msg_type, row.sender, row.message_id, row.status, row.subject, row.ucr,
+                  row.vessel_call)
+            for row in rows
+        )
+        return Consignment(ucr, events, tuple(PartyRecord(*row) for row in parties),
+                           tuple((str(k), str(v)) for k, v in refs))
+
+    # ------------------------------------------------------------ audit trail (hub.audit)
+
+    def _append_audit(self, conn: sa.Connection, batch: AuditBatch) -> None:
+        """Chain the batch's entries after the newest one, holding a lock that serialises appenders."""
+        batch.head = batch.first_seq = None
+        if self.engine.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+        elif self.engine.dialect.name == "sqlite":  # a write first: BEGIN and the write lock, then the read
+            conn.execute(sa.text("UPDATE audit_log SET seq = seq WHERE 1 = 0"))
+        last = conn.execute(
+            sa.select(audit_log.c.seq, audit_log.c.entry_hash).order_by(audit_log.c.seq.desc()).limit(1)
+        ).first()
+        seq, prev = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+        now = datetime.now(UTC)
+        at = format_at(now)
+        batch.first_seq = seq + 1
+        rows = []
+        for raw in batch.entries:
+            e = raw.clipped()
+            seq += 1
+            prev_hash, prev = prev, entry_hash(seq, at, e, prev)
+            rows.append({"seq": seq, "at": now, "direction": e.direction, "sender": e.sender,
+                         "recipient": e.recipient, "message_id": e.message_id, "msg_type": e.msg_type,
+                         "payload_sha256": e.payload_sha256, "outcome": e.outcome, "prev_hash": prev_hash,
+                         "entry_hash": prev})
+        conn.execute(audit_log.insert(), rows)
+        if batch.bodies:
+            conn.execute(
+                self._insert_ignore(message_bodies),
+                [{"sender": b.sender, "message_id": b.message_id, "received_at": now,
+                  "content_type": b.content_type[:64], "body": b.body} for b in batch.bodies],
+            )
+        batch.head = Head(seq, prev, at)
+
+    def audit_rows(self, yield_per: int = 10_000) -> Generator[tuple[Any, ...], None, None]:
+        """Every audit entry in seq order, streamed (a server-side cursor on PostgreSQL)."""
+        cols = [audit_log.c[name] for name in (
+            "seq", "at", "direction", "sender", "recipient", "message_id", "msg_type", "payload_sha256",
+            "outcome", "prev_hash", "entry_hash")]
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execution_options(yield_per=yield_per).execute(
+                    sa.select(*cols).order_by(audit_log.c.seq))
+                for row in result:
+                    yield tuple(row)
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(f"store error: {type(exc).__name__}") from exc
+
+    def audit_entry(self, seq: int) -> tuple[str, str] | None:
+        """(entry_hash, at) of one entry, None if there is none with this seq."""
+        with self._tx() as conn:
+            row = conn.execute(
+                sa.select(audit_log.c.entry_hash, audit_log.c.at).where(audit_log.c.seq == seq)
+            ).first()
+        return (str(row[0]), format_at(row[1])) if row else None
+
+    def count_bodies(self, before: datetime) -> int:
+        with self._tx() as conn:
+            return int(conn.execute(
+                sa.select(sa.func.count()).select_from(message_bodies)
+                .where(message_bodies.c.received_at < before.astimezone(UTC))
+            ).scalar_one())
+
+    def purge_bodies(self, before: datetime, chunk: int = 10_000) -> int:
+        """Delete message bodies received before ``before``, ``chunk`` rows per transaction; never audit_log."""
+        before = before.astimezone(UTC)
+        total = 0
+        while True:
+            keys = (
+                sa.select(message_bodies.c.sender, message_bodies.c.message_id)
+                .where(message_bodies.c.received_at < before)
+                .limit(chunk)
+            )
+            with self._tx() as conn:
+                n = conn.execute(
+                    message_bodies.delete().where(
+                        sa.tuple_(message_bodies.c.sender, message_bodies.c.message_id).in_(keys)
+                    )
+                ).rowcount
+            total += n
+            if n < chunk:
+                return total

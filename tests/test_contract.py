@@ -160,6 +160,8 @@ async def test_envelope_errors_get_their_codes(hub: HubUnderTest) -> None:
             assert doc["correlation_id"] == mid
             return doc
         assert (await ack_of(contract=None))["errors"][0]["code"] == "CONTRACT_VERSION"
+        assert (await ack_of(message_id="bad\x00id"))["errors"][0]["code"] == "MESSAGE_ID_INVALID"
+        assert (await ack_of(message_id="x" * 129))["errors"][0]["code"] == "MESSAGE_ID_INVALID"
         assert (await ack_of(msg_type="customs.release", routing_key="kebs.permit.status")
                 )["errors"][0]["code"] == "TYPE_MISMATCH"
         assert (await ack_of(msg_type="customs.release"))["errors"][0]["code"] in ("TYPE_NOT_ALLOWED",)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hub.config import AccessRule, Cell, HubConfig, Partner, Profile, Route
-from hub.schemas.base import IdScheme, Keys, normalise_id
+from hub.schemas.base import IdScheme, Keys, Party, normalise_id
 
 _RANK = {Cell.ALL: 3, Cell.OWN: 2, Cell.AFF: 1, Cell.DENY: 0}
 
@@ -71,10 +71,14 @@ class RoutingTable:
         """Partner ids named as parties in the message."""
         found = set()
         for party in keys.parties:
-            pid = self.by_identifier.get((party.scheme, normalise_id(party.scheme, party.id)))
+            pid = self.partner_of(party)
             if pid is not None:
                 found.add(pid)
         return found
+
+    def partner_of(self, party: Party) -> str | None:
+        """The registry partner a party named in a message is, matched by the identifiers it holds."""
+        return self.by_identifier.get((party.scheme, normalise_id(party.scheme, party.id)))
 
 
 def _best_rule(
