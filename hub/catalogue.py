@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import itertools
 import pkgutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -161,9 +162,9 @@ class Catalogue:
         if not schema.validate(root):
             details = [
                 ErrorDetail("XML_SCHEMA", e.message, _schema_path(root, e.path), e.line)
-                for e in schema.error_log
+                for e in itertools.islice(schema.error_log, codec.MAX_ERRORS)  # locate only what is reported
             ]
-            raise MessageRejected(details[:20])
+            raise MessageRejected(details)
         try:
             return spec.model.model_validate(codec.xml_to_dict(root, spec.model))
         except ValidationError as exc:

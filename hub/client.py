@@ -90,13 +90,15 @@ class PartnerClient:
         routing_key: str | None = None,
         contract: str | None = "1",
         reply: bool = False,
+        headers: dict[str, Any] | None = None,
+        reply_to: str | None = None,
     ) -> str:
         """Publish one message; returns its message_id. ``user_id=None`` omits it (for tests)."""
         assert self.channel is not None
         if reply:
             await self._ensure_reply_consumer()
         message_id = message_id or str(uuid.uuid4())
-        headers: dict[str, Any] = {}
+        headers = dict(headers or {})
         if contract is not None:
             headers["x-contract"] = contract
         if ucr:
@@ -111,7 +113,7 @@ class PartnerClient:
                 user_id=self.partner_id if user_id == "" else user_id,
                 headers=headers,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                reply_to=t.DIRECT_REPLY_TO if reply else None,
+                reply_to=reply_to or (t.DIRECT_REPLY_TO if reply else None),
             ),
             routing_key=routing_key or f"{self.partner_id}.{msg_type}",
             mandatory=True,

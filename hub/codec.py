@@ -25,6 +25,7 @@ JSON_CT = "application/json"
 EDIFACT_CT = "application/edifact"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
+MAX_ERRORS = 20  # errors reported per message: locating each costs a tree walk, so never locate more
 _MAX_INT_DIGITS = 30
 _MAX_EXPONENT = 30
 
@@ -306,7 +307,7 @@ def validation_details(
 ) -> list[ErrorDetail]:
     """Translate pydantic errors: identifier validators raise hub codes; anything else is the fallback."""
     details: list[ErrorDetail] = []
-    for err in exc.errors(include_input=False, include_url=False):
+    for err in exc.errors(include_input=False, include_url=False)[:MAX_ERRORS]:
         code = err["type"] if _HUB_CODE.match(err["type"]) else fallback_code
         loc = [str(p) for p in err["loc"]]
         if root is not None:

@@ -56,6 +56,7 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,  # the traceback becomes text, so it is masked too
             _mask,
             renderer,
         ],

@@ -100,6 +100,8 @@ class Pipeline:
         self.audit_head = HeadKeeper(config.audit_head_path(), store)  # written after each committed batch
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
+        self._reply_conn: Any = None  # direct reply-to acknowledgements go out on their own connection
+        self._reply_ch: Any = None
         # inbound messages whose delivery was returned, held unacked until their backoff ends
         self._held_back: set[asyncio.Task[None]] = set()
 
@@ -165,6 +167,10 @@ class Pipeline:
             self.ready.clear()
             for task in list(self._held_back):  # the broker requeues them when the channel closes
                 task.cancel()
+            if self._reply_conn is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._reply_conn.close(), 2)
+                self._reply_conn = self._reply_ch = None
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 5)
 
@@ -257,7 +263,8 @@ class Pipeline:
 
     def _account(self, result: BatchResult) -> None:
         for prep, outcome in result.outcomes:
-            metrics.MESSAGES.labels(prep.sender or "-", prep.msg_type or "-", outcome).inc()
+            known_type = prep.msg_type if prep.msg_type in self.catalogue.types() else "unknown"
+            metrics.MESSAGES.labels(prep.sender or "-", known_type, outcome.split(":", 1)[0]).inc()
             event: dict[str, Any] = {
                 "message_id": prep.message_id,
                 "type": prep.msg_type,
@@ -496,14 +503,14 @@ class Pipeline:
 
     def _quarantine_copy(self, prep: Prepared, reason: str, result: BatchResult) -> None:
         msg = prep.inbound.msg
-        headers = dict(msg.headers or {})
-        headers.update(
-            {
-                "x-quarantine-reason": reason,
-                "x-original-routing-key": msg.routing_key or "",
-                "x-original-user-id": msg.user_id or "",
-            }
-        )
+        # The partner's headers are kept nested, never at the top level: RabbitMQ routes a republished
+        # message to every queue a top-level CC/BCC header names (a forged copy into any inbox).
+        headers: dict[str, Any] = {
+            "x-quarantine-reason": reason,
+            "x-original-routing-key": msg.routing_key or "",
+            "x-original-user-id": msg.user_id or "",
+            "x-original-headers": dict(msg.headers or {}),
+        }
         result.publishes.append(
             Publish(
                 t.QUARANTINE_QUEUE,
@@ -525,6 +532,8 @@ class Pipeline:
         A return (no such queue) concerns one message; anything else (a nack, a closed channel or
         connection) fails the whole batch.
         """
+        replies = [p for p in publishes if p.routing_key.startswith(t.DIRECT_REPLY_TO)]
+        publishes = [p for p in publishes if not p.routing_key.startswith(t.DIRECT_REPLY_TO)]
         exchange = pub_ch.default_exchange
         futures: list[Awaitable[Any]] = [
             exchange.publish(p.message, routing_key=p.routing_key, mandatory=p.mandatory) for p in publishes
@@ -544,7 +553,35 @@ class Pipeline:
             delivered = p.owner is None or id(p.owner) not in failed
             if delivered and p.routing_key.startswith("partner.") and p.routing_key.endswith(".inbox"):
                 metrics.DELIVERIES.labels(p.routing_key[8:-6], p.message.type or "-").inc()
+        if replies:
+            await self._send_replies(replies)
         return failed
+
+    async def _send_replies(self, replies: list[Publish]) -> None:
+        """Best effort, on a connection of their own: a partner-chosen reply_to the broker cannot decode
+        closes the connection it is published on (541), which must never be the ingest connection."""
+        for p in replies:
+            for attempt in (1, 2):  # a confirm tells whether the connection survived; retry once on a fresh one
+                try:
+                    if self._reply_conn is None or self._reply_conn.is_closed:
+                        self._reply_conn = await aio_pika.connect(
+                            self._url(), timeout=5, client_properties={"connection_name": "hub-replies"}
+                        )
+                        self._reply_ch = await self._reply_conn.channel(publisher_confirms=True)
+                    assert self._reply_ch is not None
+                    await asyncio.wait_for(
+                        self._reply_ch.default_exchange.publish(p.message, routing_key=p.routing_key), 5
+                    )
+                    break
+                except (aio_pika.exceptions.AMQPError, OSError, TimeoutError, RuntimeError) as exc:  # best effort
+                    conn, self._reply_conn, self._reply_ch = self._reply_conn, None, None
+                    if conn is not None:
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(conn.close(), 2)
+                    if attempt == 2:
+                        metrics.INTERNAL_ERRORS.labels("reply_to").inc()
+                        log.warning("reply_to acknowledgement not sent", error=type(exc).__name__,
+                                    correlation_id=p.message.correlation_id)
 
 
 def _audit_batch(result: BatchResult, failed: set[int]) -> AuditBatch:

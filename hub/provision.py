@@ -126,13 +126,16 @@ def provision(config: HubConfig, secrets: Secrets) -> ProvisionReport:
 
 
 def _policies(mgmt: Management, config: HubConfig, report: ProvisionReport) -> None:
+    # at-least-once dead-lettering (DESIGN.md section 8) needs overflow reject-publish on the source queue
     mgmt.policy("hub-inbound", r"^hub\.in\.",
-                {"delivery-limit": INBOUND_DELIVERY_LIMIT, "dead-letter-exchange": t.UNROUTABLE_EXCHANGE})
+                {"delivery-limit": INBOUND_DELIVERY_LIMIT, "dead-letter-exchange": t.UNROUTABLE_EXCHANGE,
+                 "dead-letter-strategy": "at-least-once", "overflow": "reject-publish"})
     mgmt.policy("hub-acks", r"^partner\.[a-z0-9-]+\.acks$",
                 {"max-length": config.settings.acks.max_length, "overflow": "drop-head",
                  "dead-letter-exchange": t.ACKS_DROPPED_EXCHANGE})
     mgmt.policy("hub-inbox", r"^partner\.[a-z0-9-]+\.inbox$",
-                {"delivery-limit": INBOX_DELIVERY_LIMIT, "dead-letter-exchange": t.DEAD_EXCHANGE})
+                {"delivery-limit": INBOX_DELIVERY_LIMIT, "dead-letter-exchange": t.DEAD_EXCHANGE,
+                 "dead-letter-strategy": "at-least-once", "overflow": "reject-publish"})
     mgmt.policy("hub-quarantine", rf"^{re.escape(t.QUARANTINE_QUEUE)}$",
                 {"max-length": config.settings.quarantine_queue_max, "overflow": "reject-publish"})
     report.policies += ["hub-inbound", "hub-acks", "hub-inbox", "hub-quarantine"]

@@ -18,6 +18,7 @@ Deliveries carry the original bytes as ``application/xml`` to every recipient, w
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable
@@ -234,9 +235,10 @@ class SchemaOnlySpec(MessageSpec):
         schema = self.schema
         if not schema.validate(root):
             details = [
-                ErrorDetail("XML_SCHEMA", e.message, _schema_path(root, e.path), e.line) for e in schema.error_log
+                ErrorDetail("XML_SCHEMA", e.message, _schema_path(root, e.path), e.line)
+                for e in itertools.islice(schema.error_log, codec.MAX_ERRORS)  # locate only what is reported
             ]
-            raise MessageRejected(details[:20])
+            raise MessageRejected(details)
         keys = self.extract_keys(root)
         return self.model.model_validate({"document": body, "extracted": keys})
 

@@ -143,6 +143,13 @@ class QuarantineRow:
     user_id: str | None
     message_id: str | None
 
+    def __post_init__(self) -> None:
+        # quarantined messages skipped every envelope check: fit them to the columns (PostgreSQL refuses
+        # over-long values, which would fail the whole batch again and again)
+        object.__setattr__(self, "routing_key", self.routing_key[:255])
+        object.__setattr__(self, "user_id", None if self.user_id is None else self.user_id[:64])
+        object.__setattr__(self, "message_id", None if self.message_id is None else self.message_id[:128])
+
 
 _log = get_logger("hub.store")
 

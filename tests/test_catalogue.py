@@ -384,3 +384,16 @@ def test_xsd_follows_the_model_convention(catalogue: Catalogue, msg_type: str) -
     roots = xsd.findall(f"{XS}element")
     assert [r.get("name") for r in roots] == [spec.root]
     _check_type(xsd, roots[0].get("type", ""), spec.model, "/" + spec.root)
+
+
+def test_error_lists_are_capped_before_they_are_located(catalogue: Catalogue) -> None:
+    """Thousands of bad items yield at most 20 located errors (locating each one walks the tree)."""
+    import json as _json
+
+    src = EXAMPLES / "manifest.sea" / "valid" / "msc-je608a-kemba.json"
+    doc = _json.loads(src.read_bytes())
+    line = doc["consignment"][0]
+    line["transportEquipment"] = [dict(line["transportEquipment"][0], id="MSCU1234560")] * 2000  # bad check digit
+    with pytest.raises(MessageRejected) as info:
+        catalogue.decode(_json.dumps(doc).encode(), "application/json", "manifest.sea")
+    assert 1 <= len(info.value.details) <= 20

@@ -241,3 +241,48 @@ async def test_hub_keeps_consuming_after_garbage(hub: HubUnderTest) -> None:
     ack = await send_file(hub, "msc-ke", example("manifest.sea"), "manifest.sea")
     assert ack["status"] == "accepted"
     assert hub.proc is not None and hub.proc.poll() is None
+
+
+async def test_a_cc_header_cannot_smuggle_a_quarantined_message_into_an_inbox(hub: HubUnderTest) -> None:
+    """RabbitMQ routes a republished message to every queue a top-level CC/BCC header names."""
+    await inbox_counts(hub, settle=0)
+    before = hub.queue_depth(t.QUARANTINE_QUEUE)
+    forged = example("customs.release").read_bytes()
+    async with hub.partner("msc-ke") as c:
+        await c.publish(forged, "customs.release", content_type="application/xml", user_id=None,
+                        routing_key="msc-ke.customs.release",
+                        headers={"CC": [t.inbox("kpa"), t.inbox("kentrade")], "BCC": [t.inbox("kma")],
+                                 "x-source-partner": "kra-icms"})
+    assert hub.wait_depth(t.QUARANTINE_QUEUE, before + 1) == before + 1
+    got = await inbox_counts(hub)
+    assert {pid: len(ds) for pid, ds in got.items() if ds} == {}
+    conn = await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:5672/{hub.vhost}")
+    try:
+        ch = await conn.channel()
+        q = await ch.get_queue(t.QUARANTINE_QUEUE, ensure=True)
+        copies = []
+        while (m := await q.get(no_ack=False, fail=False)) is not None:
+            copies.append(m)
+            await m.ack()
+        last = copies[-1]
+        assert "CC" not in last.headers and "BCC" not in last.headers
+        nested = last.headers["x-original-headers"]
+        assert b"partner.kpa.inbox" in str(nested).encode() and last.headers["x-quarantine-reason"] == "NO_USER_ID"
+    finally:
+        await conn.close()
+
+
+async def test_a_reply_to_the_broker_cannot_decode_does_not_break_ingest(hub: HubUnderTest) -> None:
+    await inbox_counts(hub, settle=0)
+    data = example("customs.release").read_bytes()
+    async with hub.partner("kra-icms") as c:
+        await c.acks(max_count=1000, idle=0.5)  # leftovers of earlier tests
+        bad = await c.publish(data, "customs.release", content_type="application/xml",
+                              reply_to="amq.rabbitmq.reply-to.AAAA.AAAA")
+        acks = await collect(c, t.acks_queue("kra-icms"), 1, within=20)
+    assert [json.loads(a.body)["status"] for a in acks if a.correlation_id == bad] == ["accepted"]
+    ok = await send_file(hub, "kra-icms", example("customs.release"), "customs.release")
+    assert ok["status"] == "accepted"
+    got = await inbox_counts(hub)
+    assert [d.correlation_id for d in got["kentrade"]].count(bad) == 1  # delivered once, not looping
+    assert hub.proc is not None and hub.proc.poll() is None

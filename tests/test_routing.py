@@ -60,6 +60,16 @@ def test_bic_matches_with_or_without_branch_code() -> None:
         assert route("idf", "kentrade", keys, table_for([bank])).recipient_ids() == ["bank"], bic
 
 
+def test_deregistered_partner_receives_nothing() -> None:
+    from hub.config import PartnerStatus
+
+    gone = Partner(id="gone", name="g", profiles=(Profile.KT,), status=PartnerStatus.DEREGISTERED)
+    here = Partner(id="here", name="h", profiles=(Profile.KT,))
+    decision = route("customs.release", "kra", Keys(), table_for([gone, here]))
+    assert decision.recipient_ids() == ["here"]
+    assert {e.id: e.rule for e in decision.excluded}["gone"] == "registry:deregistered"
+
+
 ids = st.from_regex(r"[a-z][a-z0-9]{2,8}", fullmatch=True)
 pins = st.from_regex(r"P0[0-9]{8}[A-Z]", fullmatch=True)
 partner_st = st.builds(

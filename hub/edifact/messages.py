@@ -23,6 +23,7 @@ from hub.schemas.base import Body
 from hub.schemas.customs_release import CustomsRelease, ReleaseStatus
 
 CONTENT = "EDIFACT_CONTENT"
+TEXT_CAP = 4096  # characters of FTX text gathered into one field; every model field is shorter
 _HUB_CODE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 _SEGMENT_REF = re.compile(r"^[A-Z]{3}(\+|$)")
 
@@ -86,7 +87,7 @@ class Source:
         """Pydantic errors as error details: identifier validators keep their codes, the rest is
         ``EDIFACT_CONTENT`` (the EDIFACT analogue of ``XML_SCHEMA``)."""
         out: list[ErrorDetail] = []
-        for err in exc.errors(include_input=False, include_url=False):
+        for err in exc.errors(include_input=False, include_url=False)[:20]:  # as hub.codec.MAX_ERRORS
             code = err["type"] if _HUB_CODE.match(err["type"]) else CONTENT
             path, line, what = self.locate(tuple(err["loc"]))
             message = f"{what} is missing" if err["type"] == "missing" else f"{what}: {err['msg']}"
@@ -209,11 +210,13 @@ def read_cuscar(msg: Message) -> tuple[dict[str, Any], Source]:
         src.at(("consignment",), None, "CNI", "CNI (consignment)")
     for i, (cons, used) in enumerate(zip(consignments, links, strict=True)):
         seen: list[str] = []
+        seen_set: set[str] = set()  # membership in O(1): thousands of SGP segments must stay linear
         for container, seg in used:
-            if container in seen:
+            if container in seen_set:
                 continue
             k = len(seen)
             seen.append(container)
+            seen_set.add(container)
             details = equipment.get(container, {"id": container, "sizeTypeCode": None, "sealId": []})
             cons.setdefault("transportEquipment", []).append(
                 {key: value for key, value in details.items() if value not in (None, [])})
@@ -292,7 +295,9 @@ def _consignment_segment(seg: Segment, cons: dict[str, Any], goods: dict[str, An
         k = len(cons["goodsItem"]) - 1
         g = (*loc, "goodsItem", k)
         if tag == "FTX" and qual == "AAA":
-            goods["description"] = (goods.get("description") or "") + (joined(seg.components(3)) or "")
+            so_far = goods.get("description") or ""
+            if len(so_far) <= TEXT_CAP:  # stop growing past any field's limit (the model refuses it anyway)
+                goods["description"] = so_far + (joined(seg.components(3)) or "")
             src.at((*g, "description"), seg, "C108/4440", "FTX AAA (goods description)")
         elif tag == "MEA" and qual in ("AAE", "WT") and seg.get(1, 0) in ("G", "") and "grossMass" not in goods:
             goods["grossMass"] = measure(seg)
@@ -431,7 +436,7 @@ def read_cusres(msg: Message) -> tuple[dict[str, Any], Source]:
         ids.append(seg.get(1, 0))
 
     def ftx(seg: Segment) -> None:
-        if seg.get(0) == "AAI":
+        if seg.get(0) == "AAI" and len(data.get("additionalInformation") or "") <= TEXT_CAP:
             data["additionalInformation"] = (data.get("additionalInformation") or "") + (
                 joined(seg.components(3)) or "")
             src.at(("additionalInformation",), seg, "C108/4440", "FTX AAI (additional information)")

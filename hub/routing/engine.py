@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from hub.config import AccessRule, Cell, HubConfig, Partner, Profile, Route
+from hub.config import AccessRule, Cell, HubConfig, Partner, PartnerStatus, Profile, Route
 from hub.schemas.base import IdScheme, Keys, Party, normalise_id
 
 _RANK = {Cell.ALL: 3, Cell.OWN: 2, Cell.AFF: 1, Cell.DENY: 0}
@@ -113,6 +113,9 @@ def route(msg_type: str, sender: str, keys: Keys, table: RoutingTable) -> Routin
     for pid in sorted(candidates):
         partner = candidates[pid]
         if pid == sender:
+            continue
+        if partner.status is PartnerStatus.DEREGISTERED:  # no longer entitled to anything
+            excluded.append(Exclusion(pid, "registry:deregistered"))
             continue
         best = _best_rule(partner, rules, route_cfg.to)
         if best is None:
