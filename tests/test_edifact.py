@@ -4,6 +4,7 @@ APERAK, the bayplan type, and (with the broker) a CUSCAR, a bad CUSCAR and a CUS
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import uuid
@@ -57,6 +58,8 @@ def codes(details: list[ErrorDetail]) -> set[str]:
 def sample(name: str) -> bytes:
     path = SAMPLES / name
     if not path.exists():
+        if os.environ.get("CI") == "true":  # CI checks out shared/ beside the repository
+            pytest.fail(f"shared/ samples missing in CI: {SAMPLES}")
         pytest.skip(f"public samples not found at {SAMPLES}")
     return path.read_bytes()
 
