@@ -7,16 +7,20 @@ skipped with the reason.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from hub.store import Store
 from hub.testing import HubUnderTest, services_available
 
 REQUIRE = os.environ.get("HUB_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +55,30 @@ def example(msg_type: str, kind: str = "valid", suffix: str = ".xml", index: int
     files = sorted((EXAMPLES / msg_type / kind).glob(f"*{suffix}"))
     assert files, f"no {kind} {suffix} example for {msg_type}"
     return files[index]
+
+
+# The same store code and migrations on SQLite and on a throw-away PostgreSQL database per test.
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'hub.db'}")
+        s.migrate()
+        yield s
+        s.close()
+        return
+    name = f"hubtest_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if REQUIRE:
+            pytest.fail(f"PostgreSQL is required (CI=true or HUB_REQUIRE_SERVICES=1): {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    s = Store(PG + name)
+    try:
+        s.migrate()
+        yield s
+    finally:
+        s.close()
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()

@@ -11,12 +11,11 @@ import json
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 import yaml
@@ -43,35 +42,7 @@ from hub.cli import app
 from hub.client import content_type_for
 from hub.store import Store, audit_log, message_bodies
 from hub.testing import HubUnderTest
-from tests.conftest import REQUIRE, ROOT, example
-
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'hub.db'}")
-        s.migrate()
-        yield s
-        s.close()
-        return
-    name = f"hubtest_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if REQUIRE:
-            pytest.fail(f"PostgreSQL is required (CI=true or HUB_REQUIRE_SERVICES=1): {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    s = Store(PG + name)
-    try:
-        s.migrate()
-        yield s
-    finally:
-        s.close()
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
+from tests.conftest import ROOT, example
 
 
 def batch_of(n: int, tag: str) -> AuditBatch:

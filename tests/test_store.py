@@ -2,43 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import psycopg
-import pytest
-
 from hub.store import AcceptedRow, QuarantineRow, Store
-from tests.conftest import REQUIRE
-
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'hub.db'}")
-        s.migrate()
-        yield s
-        s.close()
-        return
-    name = f"hubtest_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if REQUIRE:
-            pytest.fail(f"PostgreSQL is required (CI=true or HUB_REQUIRE_SERVICES=1): {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    s = Store(PG + name)
-    try:
-        s.migrate()
-        yield s
-    finally:
-        s.close()
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def row(mid: str, sha: str = "a" * 64) -> AcceptedRow:

@@ -4,13 +4,10 @@ batch's transaction on SQLite and on a throw-away PostgreSQL database."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
@@ -27,12 +24,11 @@ from hub.schemas.consignment_status_response import ConsignmentStatusCode as Cod
 from hub.schemas.consignment_status_response import WaitingForCode as W
 from hub.store import AcceptedRow, Store, consignment_events, consignment_parties, consignment_refs
 from hub.timeline import Event, Link, Observation, derive, event_status, observe, plan, render, sort_key
-from tests.conftest import EXAMPLES, REQUIRE, ROOT
+from tests.conftest import EXAMPLES, ROOT
 
 UCR = "26KEP0512345680000412"
 T0 = datetime(2026, 1, 8, 6, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 
 
 def h(hours: float) -> datetime:
@@ -332,32 +328,6 @@ def test_render_masks_kra_pins(table: RoutingTable) -> None:
 
 
 # ------------------------------------------------------------------ the store, SQLite and PostgreSQL
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'hub.db'}")
-        s.migrate()
-        yield s
-        s.close()
-        return
-    name = f"hubtest_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if REQUIRE:
-            pytest.fail(f"PostgreSQL is required (CI=true or HUB_REQUIRE_SERVICES=1): {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    s = Store(PG + name)
-    try:
-        s.migrate()
-        yield s
-    finally:
-        s.close()
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
 LIFE = [
