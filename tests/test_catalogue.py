@@ -117,6 +117,7 @@ def _schema_valid(spec: MessageSpec, xml: bytes) -> None:
     assert spec.schema.validate(root), [e.message for e in spec.schema.error_log]
 
 
+# the generic checks below run over every example of every type (the per-group files add type-specific ones)
 @pytest.mark.parametrize("path", VALID, ids=_id)
 def test_encode_decode_round_trips_in_both_forms(catalogue: Catalogue, path: Path) -> None:
     body = _decode(catalogue, path)
@@ -129,6 +130,7 @@ def test_encode_decode_round_trips_in_both_forms(catalogue: Catalogue, path: Pat
     assert catalogue.decode(as_json, codec.JSON_CT, body.TYPE) == body
     # and the re-encoded forms are stable
     assert catalogue.encode(catalogue.decode(xml, codec.XML_CT, body.TYPE), codec.XML_CT) == xml
+    assert catalogue.encode(catalogue.decode(as_json, codec.JSON_CT, body.TYPE), codec.JSON_CT) == as_json
 
 
 def test_decimal_with_exponent_from_json_encodes_as_valid_xml(catalogue: Catalogue) -> None:
