@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -94,6 +95,8 @@ def broker_provision() -> None:
         f"provisioned vhost {cfg.settings.broker.vhost!r}: {len(report.users)} users, "
         f"{len(report.queues)} queues, {len(report.policies)} policies; secrets in {cfg.secrets_path()}"
     )
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 # ------------------------------------------------------------------ partners
@@ -103,7 +106,7 @@ def broker_provision() -> None:
 def partners_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the registry."""
     cfg = _config()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": p.id,
             "name": p.name,
@@ -111,17 +114,21 @@ def partners_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
             "status": str(p.status),
             "sends": list(p.sends),
             "receive_format": p.receive_format,
+            "transport": p.transport.kind if p.transport.kind == "amqp" else f"http {p.transport.url}",
+            "inbox_depth": p.inbox_depth,
+            "drain_rate": p.drain_rate,
+            "max_attempts": p.max_attempts or cfg.settings.delivery.max_attempts,
         }
         for p in cfg.partners
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=1))
         return
-    typer.echo(f"{'ID':<18} {'PROFILES':<10} {'STATUS':<12} {'RECEIVES':<18} SENDS")
+    typer.echo(f"{'ID':<18} {'PROFILES':<10} {'STATUS':<12} {'RECEIVES':<18} {'BY':<6} SENDS")
     for r in rows:
         typer.echo(
             f"{r['id']:<18} {','.join(r['profiles']):<10} {r['status']:<12} "
-            f"{r['receive_format']:<18} {','.join(r['sends']) or '-'}"
+            f"{r['receive_format']:<18} {str(r['transport']).split(' ')[0]:<6} {','.join(r['sends']) or '-'}"
         )
 
 
@@ -484,26 +491,40 @@ def run(demo: Annotated[bool, typer.Option("--demo", help="Play a short partner 
 
 
 async def _run(cfg: HubConfig, demo: bool) -> None:
-    from prometheus_client import start_http_server
-
+    from hub import clock as hub_clock
+    from hub.delivery.records import DeliveryRecords
+    from hub.delivery.worker import DeliveryService
+    from hub.ops_http import serve
     from hub.pipeline import Pipeline
     from hub.store import Store
 
     log = logs.get("hub")
-    password = _secrets(cfg).get(cfg.settings.broker.user)
+    secrets = _secrets(cfg)
+    password = secrets.get(cfg.settings.broker.user)
     if password is None:
         log.error("no password for the hub's broker user: run `hub broker provision` first")
         raise typer.Exit(2)
     store = Store(cfg.store_url())
     await asyncio.to_thread(store.migrate)
+    clock = hub_clock.from_env()
+    pipeline = Pipeline(cfg, store, password, clock=clock)
+    records = DeliveryRecords(store)
+    delivery = DeliveryService(cfg, records, password, clock, secrets.get, pipeline.catalogue)
+    pipeline.held_until = delivery.held_until
+    pipeline.queued = delivery.note_queued
+    server = None
     if cfg.settings.metrics.port:
-        start_http_server(cfg.settings.metrics.port, addr=cfg.settings.metrics.host)
-    pipeline = Pipeline(cfg, store, password)
+        server = serve(cfg.settings.metrics.host, cfg.settings.metrics.port, _health(pipeline, delivery))
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        pipeline.stop()
+        delivery.stop()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, pipeline.stop)
+        loop.add_signal_handler(sig, stop)
     log.info("hub starting", pid=os.getpid(), config=str(cfg.directory), store=store.engine.dialect.name)
-    tasks = [asyncio.create_task(pipeline.run())]
+    tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(delivery.run(pipeline._url()))]
     if cfg.settings.audit.purge_every_hours:  # the retention of message bodies (hub.audit)
         from hub.audit import purge_periodically
 
@@ -514,11 +535,40 @@ async def _run(cfg: HubConfig, demo: bool) -> None:
         from hub.demo import play
 
         tasks.append(asyncio.create_task(play(cfg, pipeline)))
-    await tasks[0]
-    for task in tasks[1:]:
+    await asyncio.gather(*tasks[:2])
+    for task in tasks[2:]:
         task.cancel()
+    if server is not None:
+        server.shutdown()
+    with contextlib.suppress(Exception):
+        await asyncio.to_thread(records.drop_snapshots, delivery.process)
     store.close()
     log.info("hub stopped")
+
+
+def _health(pipeline: Any, delivery: Any) -> Any:
+    def health() -> tuple[bool, dict[str, Any]]:
+        ok = pipeline.ready.is_set() and delivery.ready.is_set()
+        views = delivery.monitor.views if delivery.monitor is not None else {}
+        return ok, {
+            "status": "ok" if ok else "unavailable",
+            "ingest": "consuming" if pipeline.ready.is_set() else "disconnected",
+            "delivery": "delivering" if delivery.ready.is_set() else "disconnected",
+            "partners": [v.as_dict() for v in views.values()],
+        }
+
+    return health
+
+
+def _register_delivery_commands() -> None:
+    from hub.cli_delivery import dlq_app, status, windows_app
+
+    app.add_typer(windows_app, name="windows")
+    app.add_typer(dlq_app, name="dlq")
+    app.command("status")(status)
+
+
+_register_delivery_commands()
 
 
 def entry() -> None:  # pragma: no cover - console script shim

@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
@@ -27,18 +27,22 @@ from hub import topology as t
 from hub.acks import AckStatus, ack_document
 from hub.audit import IN, OUT, AuditBatch, AuditEntry, HeadKeeper, StoredBody
 from hub.catalogue import Catalogue, Limits
+from hub.clock import Clock, SystemClock
 from hub.codec import EDIFACT_CT
 from hub.config import HubConfig, Partner, PartnerStatus
 from hub.errors import BrokerUnavailable, ErrorDetail, MessageRejected, StoreUnavailable, TransientError
 from hub.ids import ack_id, delivery_id, payload_hash
 from hub.routing import RoutingTable, route
 from hub.schemas.base import Body, Keys
+from hub.sessions import keep_running
 from hub.store import AcceptedRow, QuarantineRow, Store
 
 CONTRACT = "1"
 MAX_MESSAGE_ID = 128
+LANE_HEADER = "x-hub-lane"  # internal: stripped before the partner sees the delivery (hub.delivery)
 RETURNED_BACKOFF_MAX = 30.0  # seconds; with the inbound delivery limit (50) about 25 minutes in all
 log = logs.get("hub.pipeline")
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -89,8 +93,10 @@ def _header(msg: AbstractIncomingMessage, name: str) -> str | None:
 
 
 class Pipeline:
-    def __init__(self, config: HubConfig, store: Store, password: str, catalogue: Catalogue | None = None):
+    def __init__(self, config: HubConfig, store: Store, password: str, catalogue: Catalogue | None = None,
+                 clock: Clock | None = None):
         self.config = config
+        self.clock: Clock = clock or SystemClock()
         self.store = store
         self.password = password
         self.catalogue = catalogue or Catalogue(config.schema_types)
@@ -99,6 +105,9 @@ class Pipeline:
         self.settings = config.settings
         self.audit_head = HeadKeeper(config.audit_head_path(), store)  # written after each committed batch
         self.ready = asyncio.Event()
+        # when the recipients' active maintenance windows end (hub.delivery): the acks' held_until
+        self.held_until: Callable[[tuple[str, ...]], datetime | None] = lambda _recipients: None
+        self.queued: Callable[[str, datetime], None] = lambda _partner, _at: None  # hub.delivery.note_queued
         self._stop = asyncio.Event()
         self._reply_conn: Any = None  # direct reply-to acknowledgements go out on their own connection
         self._reply_ch: Any = None
@@ -112,27 +121,8 @@ class Pipeline:
 
     async def run(self) -> None:
         """Run sessions until stopped, reconnecting with capped exponential backoff after failures."""
-        delay = 0.5
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                await self._session()
-            except (TransientError, aio_pika.exceptions.AMQPError, OSError, ConnectionError) as exc:
-                self.ready.clear()
-                metrics.RECONNECTS.inc()
-                log.warning("broker session ended", error=type(exc).__name__, detail=str(exc)[:200])
-            except Exception as exc:  # a bug must not stop the hub: log, count, start a new session
-                self.ready.clear()
-                metrics.RECONNECTS.inc()
-                metrics.INTERNAL_ERRORS.labels("session").inc()
-                log.exception("unexpected error in broker session", error=type(exc).__name__)
-            if self._stop.is_set():
-                break
-            if time.monotonic() - started > 30:
-                delay = 0.5
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), delay)
-            delay = min(delay * 2, 5.0)
+        await keep_running(self._session, self._stop, log=log, name="broker", bug_label="session",
+                           on_end=self.ready.clear)
 
     def _url(self) -> str:
         b = self.settings.broker
@@ -154,6 +144,8 @@ class Pipeline:
             # per-consumer prefetch bounds each sender's share (quorum queues refuse a global qos)
             await consume_ch.set_qos(prefetch_count=b.prefetch_per_sender)
             pub_ch = await conn.channel(publisher_confirms=True, on_return_raises=True)
+            for ch in (consume_ch, pub_ch):  # a channel the broker closed alone ends the session too
+                ch.close_callbacks.add(lambda *_: closed.set())
             inq: asyncio.Queue[Inbound] = asyncio.Queue()
             for pid in self.partners:
                 queue = await consume_ch.get_queue(t.inbound_queue(pid), ensure=True)
@@ -216,8 +208,17 @@ class Pipeline:
             accepted = [row for prep, row in result.accepted if id(prep) not in failed]
             audit = _audit_batch(result, failed)
             observed = [obs for prep, obs in result.observed if id(prep) not in failed]
-            await asyncio.to_thread(self.store.commit_batch, accepted, result.quarantined, audit=audit,
-                                    correlation=observed)
+            tries = [0]
+
+            def commit() -> None:
+                # a retry after a failure reported by the commit itself: if the rows are there, it went through
+                if tries[0] and accepted and len(self.store.seen([(r.sender, r.message_id) for r in accepted])) \
+                        == len(accepted):
+                    return
+                tries[0] += 1
+                self.store.commit_batch(accepted, result.quarantined, audit=audit, correlation=observed)
+
+            await self._with_store(commit)
             if result.ack_drops:
                 await asyncio.to_thread(self.store.add_ack_drops, result.ack_drops)
         except (TransientError, aio_pika.exceptions.AMQPError, OSError) as exc:
@@ -242,6 +243,24 @@ class Pipeline:
             await asyncio.to_thread(self.audit_head.advance, audit.head, audit.first_seq)
         self._account(result)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _with_store(self, call: Callable[[], _T]) -> _T:
+        """Run a store call in a thread; while the store is unavailable, retry it here (0.5 s doubling to
+        30 s) with the batch kept unacknowledged. Giving the batch back instead would spend the inbound
+        queues' delivery limit (50) in minutes and send the senders' messages to quarantine. Ends (raising)
+        only if the hub stops; a connection lost meanwhile ends the session when the batch is acked."""
+        delay = 0.5
+        while True:
+            try:
+                return await asyncio.to_thread(call)
+            except StoreUnavailable as exc:
+                if self._stop.is_set():
+                    raise
+                metrics.INTERNAL_ERRORS.labels("ingest_store").inc()
+                log.warning("store unavailable; batch kept, retrying", error=str(exc)[:200], retry_in=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                delay = min(delay * 2, 30.0)
 
     def _hold_back(self, msg: AbstractIncomingMessage) -> None:
         count = (msg.headers or {}).get("x-delivery-count")  # set by quorum queues on redelivery
@@ -299,12 +318,11 @@ class Pipeline:
         seen: dict[tuple[str, str], str] = {}
         if candidates:
             try:
-                seen = await asyncio.to_thread(
-                    self.store.seen, [(p.sender or "", p.message_id or "") for p in candidates]
-                )
+                keys = [(p.sender or "", p.message_id or "") for p in candidates]
+                seen = await self._with_store(lambda: self.store.seen(keys))
             except StoreUnavailable:
                 raise
-        now = datetime.now(UTC)
+        now = self.clock.now()
         in_batch: dict[tuple[str, str], str] = {}
         for prep in prepared:
             if prep.quarantine:
@@ -332,7 +350,9 @@ class Pipeline:
                 result.outcomes.append((prep, "rejected"))
             elif prep.inbound.msg.redelivered and key in seen:
                 # committed before a crash, not yet acked: answer as the first time did
-                self._ack(prep, AckStatus.ACCEPTED, now, result)
+                assert prep.body is not None and prep.keys is not None and prep.sender
+                recipients = route(prep.body.TYPE, prep.sender, prep.keys, self.table).recipient_ids()
+                self._ack(prep, AckStatus.ACCEPTED, now, result, held_until=self.held_until(tuple(recipients)))
                 result.outcomes.append((prep, "redelivered"))
             else:
                 self._ack(prep, AckStatus.DUPLICATE, now, result)
@@ -412,6 +432,15 @@ class Pipeline:
             headers["x-ucr"] = prep.keys.ucr
         if prep.keys.vessel_call:
             headers["x-vessel-call"] = prep.keys.vessel_call
+        # the consignment lane: deliveries with the same UCR (else vessel call) to one partner keep their order
+        if prep.keys.ucr:
+            lane = "ucr:" + prep.keys.ucr
+        elif prep.keys.vessel_call:
+            lane = "call:" + prep.keys.vessel_call
+        else:
+            lane = "msg:" + prep.sender + ":" + prep.message_id
+        partition = t.partition_of(lane, self.settings.delivery.partitions)
+        headers[LANE_HEADER] = lane
         for rcpt in decision.recipients:
             ctype = self.catalogue.delivery_content_type(prep.body, rcpt.content_type)  # schema-only: XML
             mid = delivery_id(prep.sender, prep.message_id, rcpt.id)
@@ -424,7 +453,7 @@ class Pipeline:
                 body = encoded[ctype] = self.catalogue.encode(prep.body, ctype)
             result.publishes.append(
                 Publish(
-                    t.inbox(rcpt.id),
+                    t.out_queue(rcpt.id, partition),
                     aio_pika.Message(
                         body,
                         message_id=mid,
@@ -443,7 +472,7 @@ class Pipeline:
         )
         result.accepted.append((prep, row))
         self._observe(prep, now, result)
-        self._ack(prep, AckStatus.ACCEPTED, now, result)
+        self._ack(prep, AckStatus.ACCEPTED, now, result, held_until=self.held_until(row.recipients))
         result.outcomes.append((prep, "accepted"))
 
     def _observe(self, prep: Prepared, now: datetime, result: BatchResult) -> None:
@@ -467,9 +496,10 @@ class Pipeline:
         now: datetime,
         result: BatchResult,
         errors: list[ErrorDetail] | None = None,
+        held_until: datetime | None = None,
     ) -> None:
         assert prep.sender is not None
-        body = ack_document(prep.message_id, status, now, errors or ())
+        body = ack_document(prep.message_id, status, now, errors or (), held_until)
         content_type = "application/json"
         partner = self.partners.get(prep.sender)
         if partner is not None and partner.ack_format == "edifact":  # CONTRL or APERAK instead
@@ -550,9 +580,12 @@ class Pipeline:
                       message_id=pub.owner.message_id, sender=pub.owner.sender)
             failed.add(id(pub.owner))
         for p in publishes:
-            delivered = p.owner is None or id(p.owner) not in failed
-            if delivered and p.routing_key.startswith("partner.") and p.routing_key.endswith(".inbox"):
-                metrics.DELIVERIES.labels(p.routing_key[8:-6], p.message.type or "-").inc()
+            queued = p.owner is not None and id(p.owner) not in failed
+            if queued and p.routing_key.startswith(t.OUT_PREFIX):
+                recipient = t.out_recipient(p.routing_key)
+                metrics.QUEUED.labels(recipient, p.message.type or "-").inc()
+                if p.message.timestamp is not None:
+                    self.queued(recipient, p.message.timestamp)
         if replies:
             await self._send_replies(replies)
         return failed
@@ -596,9 +629,7 @@ def _audit_batch(result: BatchResult, failed: set[int]) -> AuditBatch:
     hashes: dict[int, str] = {}  # one encoding is often sent to several recipients
 
     def out(prep: Prepared, pub: Publish) -> AuditEntry:
-        key = pub.routing_key
-        recipient = key[len("partner.") : -len(".inbox")] if key.startswith("partner.") and key.endswith(
-            ".inbox") else key
+        recipient = t.out_recipient(pub.routing_key)
         body = pub.message.body
         sha = hashes.get(id(body)) or hashes.setdefault(id(body), payload_hash(body))
         return AuditEntry(OUT, prep.sender or "", "published", recipient=recipient, message_id=prep.message_id,

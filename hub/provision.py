@@ -24,6 +24,14 @@ from hub.secrets import Secrets
 QUORUM = {"x-queue-type": "quorum"}
 INBOUND_DELIVERY_LIMIT = 50
 INBOX_DELIVERY_LIMIT = 1000
+# hub.out.*: the delivery worker counts its own attempts (hub.delivery); this broker-side limit only stops a
+# delivery that kills the hub process every time it is taken (returned by a dead connection) from looping
+OUT_DELIVERY_LIMIT = 1000
+# single active consumer is a queue argument (no policy can set it): with several hub processes one of them
+# takes a sender's queue (hub.in.<id>) and one a delivery partition (hub.out.<id>.<k>) at a time, so that a
+# sender's messages are accepted, and a consignment's deliveries made, in the order they came; the other hubs
+# stand by and take over when it goes
+ORDERED_QUEUE_ARGS = {**QUORUM, "x-single-active-consumer": True}
 
 
 @dataclass
@@ -31,6 +39,7 @@ class ProvisionReport:
     users: list[str] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)
     policies: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Management:
@@ -61,8 +70,22 @@ class Management:
         return self.request("GET", path)
 
     def queue(self, name: str, arguments: dict[str, Any] | None = None) -> None:
-        self.put(f"/queues/{self.v}/{quote(name, safe='')}",
-                 {"durable": True, "auto_delete": False, "arguments": arguments or QUORUM})
+        path = f"/queues/{self.v}/{quote(name, safe='')}"
+        body = {"durable": True, "auto_delete": False, "arguments": arguments or QUORUM}
+        try:
+            self.put(path, body)
+        except ProvisionError as exc:
+            if "inequivalent arg" not in str(exc):
+                raise
+            # declared earlier with other arguments (e.g. before single active consumer): an empty queue is
+            # re-created; one holding messages is left for the operator to drain first
+            depth = int(self.get(path).get("messages", 0) or 0)
+            if depth:
+                raise ProvisionError(
+                    f"queue {name} was declared with other arguments and holds {depth} messages: let the running "
+                    f"hubs drain it (or move its messages), then run provision again") from exc
+            self.request("DELETE", path + "?if-empty=true")
+            self.put(path, body)
 
     def exchange(self, name: str, kind: str, arguments: dict[str, Any] | None = None) -> None:
         self.put(f"/exchanges/{self.v}/{quote(name, safe='')}",
@@ -114,15 +137,42 @@ def provision(config: HubConfig, secrets: Secrets) -> ProvisionReport:
             b.user,
             configure="^$",
             write=r"^amq\.default$",
-            read=rf"^(hub\.in\..+|{re.escape(t.ACKS_DROPPED_QUEUE)})$",
+            read=rf"^(hub\.in\..+|hub\.out\..+|{re.escape(t.ACKS_DROPPED_QUEUE)})$",
         )
         report.users.append(b.user)
         for partner in config.partners:
             _partner(mgmt, partner.id, secrets.ensure(partner.id), report)
+            if partner.transport.kind == "http":  # the webhook signing secret (docs/partners.md 7a)
+                secrets.ensure(webhook_secret_name(partner.id))
         secrets.save()
+        report.warnings.extend(file_limit_warnings(mgmt))
     finally:
         mgmt.close()
     return report
+
+
+# Seen here: a quorum queue keeps about five files open on its node. Once a node runs out, RabbitMQ stops
+# accepting connections without an error (clients time out), so the hub cannot connect or reconnect.
+FILES_PER_QUORUM_QUEUE = 5
+
+
+def file_limit_warnings(mgmt: Management) -> list[str]:
+    """Warn when the broker's quorum queues (all vhosts) would leave a node under 25 % of its file limit."""
+    try:
+        nodes = mgmt.get("/nodes?columns=name,fd_total,fd_used")
+        queues = mgmt.get("/queues?columns=type")
+    except ProvisionError:
+        return []
+    quorum = sum(1 for q in queues if q.get("type") == "quorum")
+    warnings = []
+    for node in nodes:
+        total = int(node.get("fd_total") or 0)
+        if total and quorum * FILES_PER_QUORUM_QUEUE > total * 3 // 4:
+            warnings.append(
+                f"broker node {node.get('name')} may open only {total} files and the broker holds {quorum} "
+                f"quorum queues (~{FILES_PER_QUORUM_QUEUE} files each): when it runs out it stops accepting "
+                "connections; raise its open-file limit (docs/operations.md, 'Broker file limit')")
+    return warnings
 
 
 def _policies(mgmt: Management, config: HubConfig, report: ProvisionReport) -> None:
@@ -136,9 +186,12 @@ def _policies(mgmt: Management, config: HubConfig, report: ProvisionReport) -> N
     mgmt.policy("hub-inbox", r"^partner\.[a-z0-9-]+\.inbox$",
                 {"delivery-limit": INBOX_DELIVERY_LIMIT, "dead-letter-exchange": t.DEAD_EXCHANGE,
                  "dead-letter-strategy": "at-least-once", "overflow": "reject-publish"})
+    mgmt.policy("hub-out", r"^hub\.out\.",
+                {"delivery-limit": OUT_DELIVERY_LIMIT, "dead-letter-exchange": t.DEAD_EXCHANGE,
+                 "dead-letter-strategy": "at-least-once", "overflow": "reject-publish"})
     mgmt.policy("hub-quarantine", rf"^{re.escape(t.QUARANTINE_QUEUE)}$",
                 {"max-length": config.settings.quarantine_queue_max, "overflow": "reject-publish"})
-    report.policies += ["hub-inbound", "hub-acks", "hub-inbox", "hub-quarantine"]
+    report.policies += ["hub-inbound", "hub-acks", "hub-inbox", "hub-out", "hub-quarantine"]
 
 
 def _topology(mgmt: Management, config: HubConfig, report: ProvisionReport) -> None:
@@ -153,11 +206,19 @@ def _topology(mgmt: Management, config: HubConfig, report: ProvisionReport) -> N
         mgmt.bind(exchange, queue, "")
         report.queues.append(queue)
     for partner in config.partners:
-        mgmt.queue(t.inbound_queue(partner.id))
+        mgmt.queue(t.inbound_queue(partner.id), ORDERED_QUEUE_ARGS)
         mgmt.bind(t.INBOUND_EXCHANGE, t.inbound_queue(partner.id), f"{partner.id}.#")
         mgmt.queue(t.inbox(partner.id))
         mgmt.queue(t.acks_queue(partner.id))
         report.queues += [t.inbound_queue(partner.id), t.inbox(partner.id), t.acks_queue(partner.id)]
+        for k in range(config.settings.delivery.partitions):
+            mgmt.queue(t.out_queue(partner.id, k), ORDERED_QUEUE_ARGS)
+            report.queues.append(t.out_queue(partner.id, k))
+
+
+def webhook_secret_name(partner_id: str) -> str:
+    """The secrets-file entry of an HTTP partner's signing secret (env ``HUB_SECRET_<ID>_WEBHOOK``)."""
+    return f"{partner_id}.webhook"
 
 
 def _partner(mgmt: Management, pid: str, password: str, report: ProvisionReport) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def env_name(partner_id: str) -> str:
-    return "HUB_SECRET_" + partner_id.upper().replace("-", "_")
+    return "HUB_SECRET_" + partner_id.upper().replace("-", "_").replace(".", "_")
 
 
 class Secrets:

@@ -23,8 +23,9 @@ import httpx
 import yaml
 
 from hub.client import PartnerClient, broker_url
+from hub.clock import FileClock
 from hub.config import HubConfig, load_config
-from hub.provision import Management, management_for, provision
+from hub.provision import Management, file_limit_warnings, management_for, provision
 from hub.secrets import Secrets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +51,7 @@ class HubUnderTest:
         settings: dict[str, Any] | None = None,
         secrets_file: Path | None = None,
         partners: list[dict[str, Any]] | None = None,
+        clock_file: Path | None = None,
     ) -> None:
         self.workdir = workdir
         self.vhost = f"hubtest-{uuid.uuid4().hex[:10]}"
@@ -60,6 +62,9 @@ class HubUnderTest:
         hub_yaml.setdefault("store", {})["url"] = f"sqlite:///{workdir / 'hub.db'}"
         hub_yaml.setdefault("metrics", {})["port"] = 0
         hub_yaml.setdefault("log", {})["format"] = "json"
+        # two delivery partitions per partner unless a test asks for more: every test module provisions a
+        # vhost of its own, and each partition is a quorum queue to create and delete (4 in production)
+        hub_yaml.setdefault("delivery", {}).setdefault("partitions", 2)
         hub_yaml["secrets_file"] = str(secrets_file or workdir / "secrets.json")
         for section, values in (settings or {}).items():
             if isinstance(values, dict):
@@ -70,11 +75,16 @@ class HubUnderTest:
         if partners is not None:
             (self.config_dir / "partners.yaml").write_text(yaml.safe_dump({"partners": partners}))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+        self.clock: FileClock | None = None
+        if clock_file is not None:  # the hub's "now" is what the test writes there (hub.clock)
+            self.env["HUB_CLOCK_FILE"] = str(clock_file)
+            self.clock = FileClock(clock_file)
         self.config: HubConfig = load_config(self.config_dir, env=self.env)
         self.secrets = Secrets(self.config.secrets_path(), env=self.env)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "hub.log"
         self.starts = 0
+        self._since = 0
 
     # ------------------------------------------------------------ broker
 
@@ -119,15 +129,34 @@ class HubUnderTest:
 
     # ------------------------------------------------------------ the hub process
 
-    def start(self, wait: float = 30.0) -> None:
+    def start(self, wait: float = 90.0) -> None:
+        # 90 s: seen here, the broker sometimes accepts no AMQP connection for 20-40 s right after a vhost of
+        # ~100 quorum queues was created or deleted (the hub retries by itself: connect timeout 10 s). A node
+        # out of files accepts none at all until some close: scripts/lib.sh starts it with 16384.
+        self.proc = self.spawn()
+        self.wait_consuming(wait, since=self._since)
+
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start one more ``hub run`` process (several may run at once) logging into ``hub.log``."""
         env = dict(self.env, HUB_CONFIG=str(self.config_dir), PYTHONUNBUFFERED="1")
-        since = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self._since = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
+        self.starts += 1
+        return subprocess.Popen(
             [sys.executable, "-m", "hub", "run"], cwd=self.workdir, env=env, stdout=log, stderr=log
         )
-        self.starts += 1
-        self.wait_consuming(wait, since=since)
+
+    def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        """Run a ``hub`` command against this hub's config, store and clock (e.g. ``hub.cli("dlq", "list")``)."""
+        env = dict(self.env, HUB_CONFIG=str(self.config_dir))
+        return subprocess.run([sys.executable, "-m", "hub", *args], cwd=self.workdir, env=env, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+
+    def logged(self, event: str, since: int = 0) -> int:
+        """How many log lines carry this event (JSON logs) after the byte offset ``since``."""
+        with self.log_path.open("rb") as f:
+            f.seek(since)
+            return f.read().count(f'"event": "{event}"'.encode())
 
     def wait_consuming(self, timeout: float, since: int | None = None) -> None:
         """Wait until the hub consumes every inbound queue (so nothing sent next is missed).
@@ -152,9 +181,10 @@ class HubUnderTest:
                 if inbound and all(q.get("consumers", 0) >= 1 for q in inbound):
                     return
                 time.sleep(0.2)
+            files = file_limit_warnings(mgmt)
         finally:
             mgmt.close()
-        raise TimeoutError(f"hub not consuming after {timeout} s; log: {self.tail_log()}")
+        raise TimeoutError(f"hub not consuming after {timeout} s; {' '.join(files)} log: {self.tail_log()}")
 
     def _logged_consuming(self, since: int) -> bool:
         with self.log_path.open("rb") as f:

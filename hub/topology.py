@@ -22,3 +22,25 @@ def inbox(partner_id: str) -> str:
 
 def acks_queue(partner_id: str) -> str:
     return f"partner.{partner_id}.acks"
+
+OUT_PREFIX = "hub.out."  # hub-owned quorum queues holding deliveries until the partner can take them
+
+
+def out_queue(partner_id: str, partition: int) -> str:
+    """``hub.out.<partner>.<k>``: one of the partner's delivery partitions (single active consumer)."""
+    return f"{OUT_PREFIX}{partner_id}.{partition}"
+
+
+def partition_of(order_key: str, partitions: int) -> int:
+    """The partition a consignment's deliveries go to: stable across processes and restarts."""
+    import hashlib
+
+    digest = hashlib.blake2b(order_key.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % partitions
+
+
+def out_recipient(queue: str) -> str:
+    """The partner of ``hub.out.<partner>.<k>`` (other names are returned unchanged)."""
+    if queue.startswith(OUT_PREFIX):
+        return queue[len(OUT_PREFIX) :].rsplit(".", 1)[0]
+    return queue

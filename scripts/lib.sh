@@ -157,6 +157,57 @@ if need_hash and "x-consistent-hash" not in {t.get("name") for t in body.get("ex
 PY
 }
 
+# _rabbitmq_fd_total: the running node's open-file limit as the management API reports it (empty if unknown).
+_rabbitmq_fd_total() {
+    python3 - "$HUB_MANAGEMENT_URL/api/nodes" <<'PY' 2>/dev/null
+import base64, json, sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+with opener.open(req, timeout=3) as resp:
+    print(min(int(n.get("fd_total") or 0) for n in json.load(resp)))
+PY
+}
+
+_rabbitmq_fd_reported() { local t; t=$(_rabbitmq_fd_total) && [ "${t:-0}" -gt 0 ]; }
+
+# Each quorum queue keeps about five files open, and a hub holds 5 or more per partner; when the node
+# runs out, RabbitMQ stops accepting connections (no error, the client just times out), which is how
+# a broker started with the usual 1024 stalls as soon as two test vhosts exist. Start it with more.
+HUB_RABBITMQ_MIN_FDS=${HUB_RABBITMQ_MIN_FDS:-16384}
+
+_rabbitmq_start_detached() {
+    # Debian's wrapper starts the node through `su rabbitmq`, whose pam_limits resets the soft limit:
+    # a limits.d entry is the documented way to give the rabbitmq user more (ulimit covers other layouts).
+    local limits=/etc/security/limits.d/hub-rabbitmq.conf
+    if [ -d /etc/security/limits.d ] && ! grep -qs "nofile $HUB_RABBITMQ_MIN_FDS" "$limits"; then
+        printf 'rabbitmq soft nofile %s\nrabbitmq hard nofile %s\n' "$HUB_RABBITMQ_MIN_FDS" "$HUB_RABBITMQ_MIN_FDS" |
+            _as_root tee "$limits" >/dev/null || true
+    fi
+    # shellcheck disable=SC2016
+    _as_root sh -c 'ulimit -n "$1" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec rabbitmq-server -detached' \
+        sh "$HUB_RABBITMQ_MIN_FDS"
+}
+
+# _rabbitmq_raise_fd_limit: restart a running node whose open-file limit is under HUB_RABBITMQ_MIN_FDS.
+_rabbitmq_raise_fd_limit() {
+    local total
+    total=$(_rabbitmq_fd_total) || return 0
+    if [ "${total:-0}" -eq 0 ]; then  # just booted: the node reports its limits a few seconds later
+        _wait_for 30 _rabbitmq_fd_reported || return 0
+        total=$(_rabbitmq_fd_total) || return 0
+    fi
+    [ "$total" -lt "$HUB_RABBITMQ_MIN_FDS" ] || return 0
+    _need_root "restarting RabbitMQ with a higher open-file limit"
+    _log "rabbitmq: open-file limit is $total (< $HUB_RABBITMQ_MIN_FDS): restarting it with more (quorum queues hold ~5 files each)"
+    _quiet rabbitmqctl-stop _as_root rabbitmqctl -q stop || _die "rabbitmqctl stop failed; $(_rabbitmq_logs_hint)"
+    _rabbitmq_start_detached >/dev/null 2>&1 || true
+    _wait_for 60 _tcp_open 127.0.0.1 5672 && _wait_for 60 _rabbitmq_api_ready require-hash ||
+        _die "RabbitMQ did not come back within 60 s after the restart; $(_rabbitmq_logs_hint)"
+    _wait_for 30 _rabbitmq_fd_reported || true
+    total=$(_rabbitmq_fd_total) || true
+    _log "rabbitmq: open-file limit now ${total:-unknown}"
+}
+
 _rabbitmq_logs_hint() {
     printf 'see /var/log/rabbitmq/ (startup_err, rabbit@*.log)'
 }
@@ -174,6 +225,7 @@ ensure_rabbitmq() {
     # consistent-hash exchange type registered means everything below is already done.
     if [ ${#did[@]} -eq 0 ] && _tcp_open 127.0.0.1 5672 && _rabbitmq_api_ready require-hash; then
         _log "rabbitmq: already running (amqp 127.0.0.1:5672, management + consistent-hash plugins up)"
+        _rabbitmq_raise_fd_limit
         return 0
     fi
     # Debian's rabbitmq-* wrappers only run as root or as the rabbitmq user.
@@ -182,7 +234,7 @@ ensure_rabbitmq() {
         local out status=0
         # The node may also be mid-boot (ping fails, start then says "already running"): so the
         # verdict is whether AMQP comes up, not the exit status of this command.
-        out=$(_as_root rabbitmq-server -detached 2>&1) || status=$?
+        out=$(_rabbitmq_start_detached 2>&1) || status=$?
         did+=("started")
         if ! _wait_for 60 _tcp_open 127.0.0.1 5672; then
             [ -z "$out" ] || printf 'rabbitmq-server -detached (exit %s): %s\n' "$status" "$out" >&2
@@ -198,6 +250,7 @@ ensure_rabbitmq() {
         _wait_for 60 _rabbitmq_api_ready require-hash ||
             _die "RabbitMQ management API $HUB_MANAGEMENT_URL/api/overview (guest:guest) not ready with x-consistent-hash within 60 s; $(_rabbitmq_logs_hint)"
     fi
+    _rabbitmq_raise_fd_limit
     [ ${#did[@]} -gt 0 ] || did=("already running")
     _log "rabbitmq: $(_join "${did[@]}"); amqp 127.0.0.1:5672 and management API ready"
 }

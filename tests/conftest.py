@@ -42,7 +42,10 @@ def secrets_file() -> Path:
 @pytest.fixture(scope="module")
 def hub(broker: None, tmp_path_factory: pytest.TempPathFactory, secrets_file: Path) -> Iterator[HubUnderTest]:
     """A provisioned vhost and a running ``hub run`` process with the example configuration."""
-    hut = HubUnderTest(tmp_path_factory.mktemp("hub"), secrets_file=secrets_file)
+    # retries capped at 2 s (production: 60 s): a test that deletes an inbox sees it recreated and delivered
+    # to within seconds instead of waiting out a production backoff
+    hut = HubUnderTest(tmp_path_factory.mktemp("hub"), secrets_file=secrets_file,
+                       settings={"delivery": {"retry_max": 2.0}})
     try:
         hut.provision()
         hut.start()

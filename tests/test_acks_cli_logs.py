@@ -103,6 +103,9 @@ def test_cli_send_inbox_and_partners(hub: HubUnderTest) -> None:
     assert len(got) == 1 and got[0]["type"] == "manifest.sea" and got[0]["headers"]["x-contract"] == "1"
     listing = json.loads(hub_cli(hub, "partners", "list", "--json").stdout)
     assert {p["id"] for p in listing} >= {"kra-icms", "msc-ke", "kebs"} and len(listing) == 20
+    icms = next(p for p in listing if p["id"] == "kra-icms")
+    assert (icms["transport"], icms["inbox_depth"], icms["drain_rate"], icms["max_attempts"]) == ("amqp", 10000,
+                                                                                                 None, 10)
     unknown = hub_cli(hub, "send", "--as", "nobody", path)
     assert unknown.returncode == 2
 

@@ -63,11 +63,13 @@ def named_parties(path: Path, msg_type: str) -> set[str]:
 async def inbox_counts(hub: HubUnderTest, settle: float = 1.0) -> dict[str, list]:
     """Every partner's inbox drained: partner id -> deliveries."""
     await asyncio.sleep(settle)
-    out = {}
-    for pid in PROFILES:
+
+    async def drain(pid: str) -> list:
         async with hub.partner(pid) as c:
-            out[pid] = await c.inbox(max_count=1000, idle=0.3)
-    return out
+            return await c.inbox(max_count=1000, idle=0.3)
+
+    got = await asyncio.gather(*(drain(pid) for pid in PROFILES))  # every inbox at once
+    return dict(zip(PROFILES, got, strict=True))
 
 
 async def send_file(hub: HubUnderTest, sender: str, path: Path, msg_type: str, message_id: str | None = None,

@@ -41,6 +41,7 @@ SENDER = "kra-icms"
 MSG_TYPE = "customs.release"
 RECIPIENTS = {"kentrade": "application/json", "kephis": "application/xml", "kma": "application/json"}
 TOTAL = 10_000
+CONSIGNMENTS = 1_000  # 10 releases each (see ``consignment``)
 RATE = 300.0  # messages per second: ~33 s of flow, so that every kill lands while messages move
 MIN_KILLS = 5
 MAX_KILLS = 15
@@ -134,6 +135,14 @@ async def consume(hut: HubUnderTest, partner_id: str, queue: str, on_message: An
         await q.cancel(tag)
 
 
+def consignment(body: bytes, i: int) -> bytes:
+    """The example release for one of CONSIGNMENTS consignments (its UCR and entry number changed): real
+    traffic spreads over many consignments, which the hub delivers side by side (one lane each)."""
+    c = i % CONSIGNMENTS
+    return body.replace(b"<Ucr>26KEP0512345680000431</Ucr>", b"<Ucr>26KEP051234568C%06d</Ucr>" % c).replace(
+        b"<DeclarationId>26MBAIM000413006</DeclarationId>", b"<DeclarationId>26MBAIM%09d</DeclarationId>" % c)
+
+
 async def publish(hut: HubUnderTest, flow: Flow, body: bytes) -> None:
     """Publish every id as the sender, each confirmed by the broker, at a steady RATE."""
     try:
@@ -143,7 +152,7 @@ async def publish(hut: HubUnderTest, flow: Flow, body: bytes) -> None:
                 ahead = start + i / RATE - time.monotonic()
                 if ahead > 0:
                     await asyncio.sleep(ahead)
-                await client.publish(body, MSG_TYPE, content_type="application/xml", message_id=mid)
+                await client.publish(consignment(body, i), MSG_TYPE, content_type="application/xml", message_id=mid)
                 flow.published = i + 1
     finally:
         flow.publishing = False

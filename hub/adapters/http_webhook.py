@@ -9,7 +9,7 @@ Request headers (specified for partners in docs/partners.md, "HTTP webhook deliv
 - ``X-Hub-Signature``: ``v1=`` + hex HMAC-SHA256 with the partner's shared secret over the bytes
   ``<timestamp>.`` followed by the raw body.
 - ``X-Hub-Type``, ``X-Hub-Correlation-Id``, ``X-Hub-Source-Partner``, ``X-Hub-Contract: 1``,
-  ``X-Hub-UCR`` (when known), ``Content-Type``.
+  ``X-Hub-UCR`` and ``X-Hub-Vessel-Call`` (when known), ``Content-Type``.
 
 Responses: 2xx delivered; 408, 425, 429 and 5xx, timeouts and connection errors are transient (retried
 with backoff by the delivery worker); other 4xx are permanent (dead-lettered with the status and the
@@ -73,6 +73,8 @@ class HttpWebhookTransport:
         }
         if delivery.ucr:
             headers["X-Hub-UCR"] = delivery.ucr
+        if delivery.headers.get("x-vessel-call"):
+            headers["X-Hub-Vessel-Call"] = delivery.headers["x-vessel-call"]
         return headers
 
     async def send(self, delivery: OutboundDelivery) -> None:

@@ -9,6 +9,7 @@ refused connections) or ``PermanentDeliveryError`` (retrying the same bytes cann
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from hub.errors import PermanentError, TransientError
@@ -34,6 +35,7 @@ class OutboundDelivery:
     source_partner: str
     ucr: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    queued_at: datetime | None = None  # when the hub accepted the inbound message
 
 
 class Transport(Protocol):
