@@ -20,6 +20,7 @@ from hub import topology as t
 from hub.config import HubConfig
 from hub.errors import ProvisionError
 from hub.secrets import Secrets
+from hub.tokens import provision_tokens
 
 QUORUM = {"x-queue-type": "quorum"}
 INBOUND_DELIVERY_LIMIT = 50
@@ -40,6 +41,7 @@ class ProvisionReport:
     queues: list[str] = field(default_factory=list)
     policies: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    api_tokens: list[str] = field(default_factory=list)  # subjects given a new query API token (hub.tokens)
 
 
 class Management:
@@ -148,6 +150,10 @@ def provision(config: HubConfig, secrets: Secrets) -> ProvisionReport:
         report.warnings.extend(file_limit_warnings(mgmt))
     finally:
         mgmt.close()
+    # the query API's bearer tokens (hub.tokens): into the secrets file, their hashes into the hub's store
+    tokens = provision_tokens(config, secrets)
+    report.api_tokens.extend(tokens.issued)
+    report.warnings.extend(tokens.warnings)
     return report
 
 

@@ -61,6 +61,7 @@ class HubUnderTest:
         hub_yaml.setdefault("broker", {})["vhost"] = self.vhost
         hub_yaml.setdefault("store", {})["url"] = f"sqlite:///{workdir / 'hub.db'}"
         hub_yaml.setdefault("metrics", {})["port"] = 0
+        hub_yaml.setdefault("api", {})["port"] = 0  # the query API (hub.api_http): off unless a test turns it on
         hub_yaml.setdefault("log", {})["format"] = "json"
         # two delivery partitions per partner unless a test asks for more: every test module provisions a
         # vhost of its own, and each partition is a quorum queue to create and delete (4 in production)
