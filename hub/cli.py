@@ -93,7 +93,8 @@ def broker_provision() -> None:
         raise typer.Exit(1) from exc
     typer.echo(
         f"provisioned vhost {cfg.settings.broker.vhost!r}: {len(report.users)} users, "
-        f"{len(report.queues)} queues, {len(report.policies)} policies; secrets in {cfg.secrets_path()}"
+        f"{len(report.queues)} queues, {len(report.policies)} policies, {len(report.api_tokens)} new query API "
+        f"tokens; secrets in {cfg.secrets_path()}"
     )
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
@@ -515,6 +516,11 @@ async def _run(cfg: HubConfig, demo: bool) -> None:
     server = None
     if cfg.settings.metrics.port:
         server = serve(cfg.settings.metrics.host, cfg.settings.metrics.port, _health(pipeline, delivery))
+    api = None
+    if cfg.settings.api.port:  # the partner query API, GET /v1/consignments/{ref} (hub.api_http)
+        from hub.api_http import serve_api
+
+        api = serve_api(cfg.settings.api.host, cfg.settings.api.port, store, cfg, clock=clock)
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
@@ -540,6 +546,9 @@ async def _run(cfg: HubConfig, demo: bool) -> None:
         task.cancel()
     if server is not None:
         server.shutdown()
+    if api is not None:
+        api.shutdown()
+        api.server_close()
     with contextlib.suppress(Exception):
         await asyncio.to_thread(records.drop_snapshots, delivery.process)
     store.close()
@@ -566,6 +575,9 @@ def _register_delivery_commands() -> None:
     app.add_typer(windows_app, name="windows")
     app.add_typer(dlq_app, name="dlq")
     app.command("status")(status)
+    from hub.cli_parked import parked_app
+
+    app.add_typer(parked_app, name="parked")
 
 
 _register_delivery_commands()

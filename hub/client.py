@@ -53,6 +53,7 @@ class PartnerClient:
         self.connection: AbstractConnection | None = None
         self.channel: AbstractChannel | None = None
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._answers: dict[str, asyncio.Future[Delivery]] = {}
         self._reply_consumer = False
 
     async def __aenter__(self) -> PartnerClient:
@@ -71,6 +72,11 @@ class PartnerClient:
         queue = await self.channel.get_queue(t.DIRECT_REPLY_TO, ensure=False)
 
         async def on_reply(msg: AbstractIncomingMessage) -> None:
+            if msg.type == "consignment.status.response":  # the answer to ``ask``, after its ack
+                answer = self._answers.get(msg.correlation_id or "")
+                if answer is not None and not answer.done():
+                    answer.set_result(_delivery(msg))
+                return
             fut = self._replies.get(msg.correlation_id or "")
             if fut is not None and not fut.done():
                 fut.set_result(json.loads(msg.body))
@@ -136,6 +142,23 @@ class PartnerClient:
             return None
         finally:
             self._replies.pop(message_id, None)
+
+    async def ask(self, body: bytes, *, content_type: str, message_id: str | None = None,
+                  timeout: float = 10.0) -> tuple[dict[str, Any] | None, Delivery | None]:
+        """Send a ``consignment.status.request``; returns its acknowledgement and the hub's answer (the
+        ``consignment.status.response``), both taken from direct reply-to; None for what did not come in time."""
+        message_id = message_id or str(uuid.uuid4())
+        answer: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
+        self._answers[message_id] = answer
+        try:
+            ack = await self.send(body, "consignment.status.request", content_type=content_type,
+                                  message_id=message_id, timeout=timeout)
+            try:
+                return ack, await asyncio.wait_for(answer, timeout)
+            except TimeoutError:
+                return ack, None
+        finally:
+            self._answers.pop(message_id, None)
 
     async def drain(self, queue_name: str, max_count: int, idle: float = 1.0) -> list[Delivery]:
         """Consume and acknowledge up to ``max_count`` messages, stopping after ``idle`` quiet seconds."""

@@ -113,6 +113,21 @@ class MetricsSettings(Strict):
     port: int = Field(default=9464, ge=0, le=65535)  # 0 disables the endpoint
 
 
+class ApiSettings(Strict):
+    """The partner query API (``GET /v1/consignments/{ref}``, hub.api_http): plain HTTP on ``host:port``,
+    behind the operator's TLS-terminating proxy. ``port`` 0 disables it."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8480, ge=0, le=65535)
+
+
+class CorrelationSettings(Strict):
+    """Messages parked until their consignment is known (hub.parking): how long before ``UCR_UNRESOLVED``."""
+
+    park_timeout_hours: float = Field(default=72.0, gt=0)
+    check_interval: float = Field(default=30.0, gt=0)  # seconds between expiry sweeps
+
+
 class AuditSettings(Strict):
     """The audit trail (hub.audit). ``head_file`` is relative to the config directory, like ``secrets_file``,
     and belongs outside the store's reach (another disk, host or backup set) to be worth anything.
@@ -162,6 +177,8 @@ class Settings(Strict):
     log: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
     audit: AuditSettings = AuditSettings()
+    api: ApiSettings = ApiSettings()
+    correlation: CorrelationSettings = CorrelationSettings()
     secrets_file: str = "../var/secrets.json"
     quarantine_queue_max: int = Field(default=1_000_000, ge=1)
 

@@ -26,3 +26,6 @@ OLDEST_WAITING = Gauge("hub_partner_oldest_waiting_seconds", "Age of the oldest 
 DRAIN_ETA = Gauge("hub_partner_drain_eta_seconds", "Expected time until the partner's backlog is delivered",
                   ["partner"])
 PARTNER_UP = Gauge("hub_partner_up", "1 if the partner takes deliveries now, 0 if held", ["partner"])
+
+# correlation (hub.parking)
+CORRELATION_PARKED = Gauge("hub_correlation_parked", "Messages held for correlation (pending acknowledgement sent)")

@@ -16,13 +16,13 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
 
-from hub import edifact, logs, metrics, timeline
+from hub import edifact, logs, metrics, parking, queries, status_answer, timeline
 from hub import topology as t
 from hub.acks import AckStatus, ack_document
 from hub.audit import IN, OUT, AuditBatch, AuditEntry, HeadKeeper, StoredBody
@@ -34,10 +34,12 @@ from hub.errors import BrokerUnavailable, ErrorDetail, MessageRejected, StoreUna
 from hub.ids import ack_id, delivery_id, payload_hash
 from hub.routing import RoutingTable, route
 from hub.schemas.base import Body, Keys
+from hub.schemas.consignment_status_request import ConsignmentStatusRequest
 from hub.sessions import keep_running
-from hub.store import AcceptedRow, QuarantineRow, Store
+from hub.store import EXPIRED, RELEASED, AcceptedRow, ParkedRow, QuarantineRow, Store
 
 CONTRACT = "1"
+STATUS_REQUEST = "consignment.status.request"  # answered on direct reply-to (hub.status_answer)
 MAX_MESSAGE_ID = 128
 LANE_HEADER = "x-hub-lane"  # internal: stripped before the partner sees the delivery (hub.delivery)
 RETURNED_BACKOFF_MAX = 30.0  # seconds; with the inbound delivery limit (50) about 25 minutes in all
@@ -65,6 +67,7 @@ class Prepared:
     keys: Keys | None = None
     sha: str = ""
     internal_error: bool = False  # an unexpected failure: rejected and also copied to quarantine
+    obs: timeline.Observation | None = None  # what it records (hub.timeline), computed before routing
 
 
 @dataclass
@@ -83,6 +86,23 @@ class BatchResult:
     ack_drops: dict[str, int] = field(default_factory=dict)
     outcomes: list[tuple[Prepared, str]] = field(default_factory=list)
     observed: list[tuple[Prepared, timeline.Observation]] = field(default_factory=list)  # hub.timeline
+    parked: list[tuple[Prepared, ParkedRow]] = field(default_factory=list)  # hub.parking
+    closed: list[tuple[Prepared, int, str]] = field(default_factory=list)  # parked ids released or expired
+
+
+@dataclass
+class StoredMessage:
+    """A parked message taken back from the store, standing in for the broker message it arrived as."""
+
+    body: bytes
+    content_type: str
+    message_id: str
+    type: str
+    user_id: str
+    routing_key: str
+    reply_to: None = None
+    redelivered: bool = False
+    headers: dict[str, Any] = field(default_factory=dict)
 
 
 def _header(msg: AbstractIncomingMessage, name: str) -> str | None:
@@ -101,6 +121,7 @@ class Pipeline:
         self.password = password
         self.catalogue = catalogue or Catalogue(config.schema_types)
         self.table = RoutingTable.from_config(config)
+        self.party_sources = parking.PARTY_SOURCES | {st.name for st in config.schema_types}
         self.partners: dict[str, Partner] = config.partner_index()
         self.settings = config.settings
         self.audit_head = HeadKeeper(config.audit_head_path(), store)  # written after each committed batch
@@ -113,6 +134,7 @@ class Pipeline:
         self._reply_ch: Any = None
         # inbound messages whose delivery was returned, held unacked until their backoff ends
         self._held_back: set[asyncio.Task[None]] = set()
+        self.parked_waiting = 0  # messages parked for correlation (hub.parking), refreshed by each sweep
 
     # ------------------------------------------------------------ life cycle
 
@@ -178,12 +200,19 @@ class Pipeline:
     ) -> None:
         size = self.settings.broker.batch_size
         max_bytes = self.settings.broker.batch_bytes
+        next_sweep = time.monotonic()  # parked messages: at once (a restart may have left some), then regularly
         while not self._stop.is_set():
+            if time.monotonic() >= next_sweep:
+                await self._sweep(pub_ch)
+                next_sweep = time.monotonic() + self.settings.correlation.check_interval
             getter = asyncio.ensure_future(inq.get())
             waiters = {getter, asyncio.ensure_future(closed.wait()), asyncio.ensure_future(self._stop.wait())}
-            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED,
+                                               timeout=max(next_sweep - time.monotonic(), 0.01))
             for fut in pending:
                 fut.cancel()
+            if not done:
+                continue
             if getter not in done:
                 if closed.is_set():
                     raise BrokerUnavailable("connection closed")
@@ -204,21 +233,7 @@ class Pipeline:
         metrics.BATCH_SIZE.observe(len(batch))
         try:
             result = await self._build(batch)
-            failed = await self._publish_all(pub_ch, result.publishes)
-            accepted = [row for prep, row in result.accepted if id(prep) not in failed]
-            audit = _audit_batch(result, failed)
-            observed = [obs for prep, obs in result.observed if id(prep) not in failed]
-            tries = [0]
-
-            def commit() -> None:
-                # a retry after a failure reported by the commit itself: if the rows are there, it went through
-                if tries[0] and accepted and len(self.store.seen([(r.sender, r.message_id) for r in accepted])) \
-                        == len(accepted):
-                    return
-                tries[0] += 1
-                self.store.commit_batch(accepted, result.quarantined, audit=audit, correlation=observed)
-
-            await self._with_store(commit)
+            failed, audit, observed = await self._publish_and_commit(pub_ch, result)
             if result.ack_drops:
                 await asyncio.to_thread(self.store.add_ack_drops, result.ack_drops)
         except (TransientError, aio_pika.exceptions.AMQPError, OSError) as exc:
@@ -243,6 +258,125 @@ class Pipeline:
             await asyncio.to_thread(self.audit_head.advance, audit.head, audit.first_seq)
         self._account(result)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        if observed and self.parked_waiting > 0:
+            await self._release_linked(pub_ch, observed)
+
+    async def _publish_and_commit(
+        self, pub_ch: Any, result: BatchResult
+    ) -> tuple[set[int], AuditBatch, list[timeline.Observation]]:
+        """Publish a batch's deliveries and acknowledgements with confirms, then commit its rows in one
+        transaction. Returns the messages whose deliveries were returned, the audit batch and what was recorded."""
+        failed = await self._publish_all(pub_ch, result.publishes)
+        accepted = [row for prep, row in result.accepted if id(prep) not in failed]
+        audit = _audit_batch(result, failed)
+        observed = [obs for prep, obs in result.observed if id(prep) not in failed]
+        parked = [row for _prep, row in result.parked]
+        closed = [(pid, state) for prep, pid, state in result.closed if id(prep) not in failed]
+        tries = [0]
+
+        def commit() -> None:
+            # a retry after a failure reported by the commit itself: if the rows are there, it went through
+            if tries[0] and accepted and len(self.store.seen([(r.sender, r.message_id) for r in accepted])) \
+                    == len(accepted):
+                return
+            tries[0] += 1
+            self.store.commit_batch(accepted, result.quarantined, audit=audit, correlation=observed,
+                                    parked=parked, closed=closed)
+
+        await self._with_store(commit)
+        self.parked_waiting += len(parked) - len(closed)
+        return failed, audit, observed
+
+    # ------------------------------------------------------------ parked messages (hub.parking)
+
+    async def _release_linked(self, pub_ch: Any, observed: list[timeline.Observation], depth: int = 0) -> None:
+        """Release the parked messages that a just-committed batch linked to a known consignment."""
+        refs = parking.wanted_keys(observed)
+        ucrs = {link.ucr for obs in observed for link in obs.links if link.ucr}
+
+        def find() -> list[ParkedRow]:
+            resolved = set(self.store.known_refs(refs).values())
+            return self.store.parked(refs=refs | {(parking.UCR_KIND, u) for u in ucrs | resolved})
+
+        await self._release(pub_ch, await self._with_store(find), depth)
+
+    async def _release(self, pub_ch: Any, rows: list[ParkedRow], depth: int = 0) -> set[int]:
+        """Route the parked messages whose consignment is now known, in the order they were parked; commit
+        each as accepted (its sender gets the final ``accepted``). Returns the ids released."""
+        restored = [(prep, row) for row in rows if (prep := self._restore(row)) is not None]
+        if not restored:
+            return set()
+        ctx = await self._with_store(lambda: self._context([p.obs for p, _row in restored]))
+        now = self.clock.now()
+        result = BatchResult()
+        for prep, row in restored:
+            if self._accept(prep, now, result, ctx, outcome="released"):
+                result.closed.append((prep, row.id, RELEASED))
+        if not result.closed:
+            return set()
+        failed, audit, observed = await self._publish_and_commit(pub_ch, result)
+        if audit.head is not None:
+            await asyncio.to_thread(self.audit_head.advance, audit.head, audit.first_seq)
+        self._account(result)
+        released = {pid for prep, pid, _state in result.closed if id(prep) not in failed}
+        log.info("parked messages released", released=len(released), waiting=max(self.parked_waiting, 0))
+        if observed and depth < 3 and self.parked_waiting > 0:  # a released message may link others
+            await self._release_linked(pub_ch, observed, depth + 1)
+        return released
+
+    def _restore(self, row: ParkedRow) -> Prepared | None:
+        """A parked message as the pipeline prepared it, decoded again from its stored payload."""
+        msg = StoredMessage(row.body, row.content_type, row.message_id, row.msg_type, row.sender,
+                            f"{row.sender}.{row.msg_type}")
+        prep = Prepared(Inbound(msg, row.sender), sender=row.sender,  # type: ignore[arg-type]
+                        message_id=row.message_id, msg_type=row.msg_type, sha=row.sha256)
+        try:
+            prep.body = self.catalogue.decode(row.body, row.content_type, row.msg_type,
+                                              Limits(len(row.body) + 1, self.settings.limits.max_depth))
+            prep.keys = prep.body.keys()
+        except Exception as exc:  # noqa: BLE001 -- valid when parked: only a changed schema gets here; it expires in time
+            log.error("a parked message no longer decodes; it stays parked", sender=row.sender,
+                      message_id=row.message_id, type=row.msg_type, error=type(exc).__name__)
+            return None
+        prep.obs = self._observe(prep, row.parked_at)
+        return prep
+
+    async def _sweep(self, pub_ch: Any) -> None:
+        """Every ``correlation.check_interval``: release what can be, reject what waited too long."""
+        rows = await self._with_store(lambda: self.store.parked(every=True))
+        self.parked_waiting = len(rows)
+        if not rows:
+            return
+        released = await self._release(pub_ch, rows)
+        now = self.clock.now()
+        due = [r for r in rows if r.id not in released and r.expires_at <= now]
+        if due:
+            await self._expire(pub_ch, due, now)
+        metrics.CORRELATION_PARKED.set(max(self.parked_waiting, 0))
+
+    async def _expire(self, pub_ch: Any, rows: list[ParkedRow], now: datetime) -> None:
+        hours = self.settings.correlation.park_timeout_hours
+        result = BatchResult()
+        for row in rows:
+            msg = StoredMessage(row.body, row.content_type, row.message_id, row.msg_type, row.sender,
+                                f"{row.sender}.{row.msg_type}")
+            prep = Prepared(Inbound(msg, row.sender), sender=row.sender,  # type: ignore[arg-type]
+                            message_id=row.message_id, msg_type=row.msg_type, sha=row.sha256)
+            what = f"consignment {row.ucr}" if row.ucr else "a message linking " + ", ".join(
+                f"{k} {v}" for k, v in row.lookup[:3])
+            prep.rejection = [ErrorDetail(
+                "UCR_UNRESOLVED",
+                f"held for correlation for {hours:g} hours waiting for {what}; the hub never learned who the "
+                "parties of this consignment are, so nothing was delivered: send it again once they are known")]
+            self._ack(prep, AckStatus.REJECTED, now, result, prep.rejection)
+            result.outcomes.append((prep, "rejected"))
+            result.closed.append((prep, row.id, EXPIRED))
+            log.warning("parked message expired", sender=row.sender, message_id=row.message_id, type=row.msg_type,
+                        reason=row.reason, parked_at=row.parked_at.isoformat())
+        _failed, audit, _observed = await self._publish_and_commit(pub_ch, result)
+        if audit.head is not None:
+            await asyncio.to_thread(self.audit_head.advance, audit.head, audit.first_seq)
+        self._account(result)
 
     async def _with_store(self, call: Callable[[], _T]) -> _T:
         """Run a store call in a thread; while the store is unavailable, retry it here (0.5 s doubling to
@@ -316,13 +450,18 @@ class Pipeline:
             prepared.append(self.prepare(item))
         candidates = [p for p in prepared if p.body is not None]
         seen: dict[tuple[str, str], str] = {}
-        if candidates:
-            try:
-                keys = [(p.sender or "", p.message_id or "") for p in candidates]
-                seen = await self._with_store(lambda: self.store.seen(keys))
-            except StoreUnavailable:
-                raise
+        parked: dict[tuple[str, str], str] = {}
         now = self.clock.now()
+        for prep in candidates:
+            prep.obs = self._observe(prep, now)
+        ctx = parking.Context()
+        if candidates:
+            keys = [(p.sender or "", p.message_id or "") for p in candidates]
+            seen, parked, ctx = await self._with_store(lambda: (
+                self.store.seen(keys), self.store.parked_keys(keys) if self.parked_waiting else {},
+                self._context([p.obs for p in candidates])))
+        questions = [p for p in candidates if p.msg_type == STATUS_REQUEST]
+        views = await self._with_store(lambda: {id(p): self._view(p) for p in questions}) if questions else {}
         in_batch: dict[tuple[str, str], str] = {}
         for prep in prepared:
             if prep.quarantine:
@@ -336,8 +475,15 @@ class Pipeline:
                 continue
             key = (prep.sender or "", prep.message_id or "")
             previous = in_batch.get(key) or seen.get(key)
+            if previous is None and parked.get(key) == prep.sha:  # parked earlier and sent again: still waiting
+                self._ack(prep, AckStatus.PENDING, now, result)
+                result.outcomes.append((prep, "pending"))
+                in_batch[key] = prep.sha
+                continue
+            previous = previous or parked.get(key)
             if previous is None:
-                self._accept(prep, now, result)
+                if self._accept(prep, now, result, ctx) and id(prep) in views:
+                    self._answer(prep, views[id(prep)], now, result)
                 in_batch[key] = prep.sha
             elif previous != prep.sha:
                 prep.rejection = [
@@ -378,6 +524,10 @@ class Pipeline:
         try:
             self._check_envelope(msg, partner)
             assert msg.type is not None
+            if msg.type == STATUS_REQUEST and not (msg.reply_to or "").startswith(t.DIRECT_REPLY_TO):
+                raise MessageRejected.one(
+                    "REPLY_TO_REQUIRED", f"a {STATUS_REQUEST} is answered only through direct reply-to: set "
+                    f"reply_to to {t.DIRECT_REPLY_TO} and consume it (no other queue receives answers)")
             limits = Limits(partner.max_bytes or self.settings.limits.max_bytes, self.settings.limits.max_depth)
             body = self.catalogue.decode(msg.body, msg.content_type or "", msg.type, limits)
             keys = body.keys()
@@ -422,9 +572,53 @@ class Pipeline:
 
     # ------------------------------------------------------------ building publishes
 
-    def _accept(self, prep: Prepared, now: datetime, result: BatchResult) -> None:
+    def _context(self, observations: list[timeline.Observation | None]) -> parking.Context:
+        """What the store knows about these messages' consignments (two queries; runs in a worker thread)."""
+        refs = self.store.known_refs(parking.wanted_keys(observations))
+        ucrs = {link.ucr for obs in observations if obs is not None for link in obs.links if link.ucr}
+        known, parties = self.store.consignment_facts(ucrs | set(refs.values()))
+        return parking.Context(refs, known, parties)
+
+    def _view(self, prep: Prepared) -> dict[str, Any]:
+        """A status request's consignment as its sender may see it (hub.queries; runs in a worker thread)."""
+        assert isinstance(prep.body, ConsignmentStatusRequest)
+        return queries.consignment_view(self.store, self.config, status_answer.asked(prep.body), prep.sender)
+
+    def _answer(self, prep: Prepared, view: dict[str, Any], now: datetime, result: BatchResult) -> None:
+        """The ``consignment.status.response``, on the asker's direct reply-to after its acknowledgement."""
+        assert isinstance(prep.body, ConsignmentStatusRequest) and prep.sender and prep.message_id
+        response = status_answer.response_for(prep.body, view)
+        ctype = self.catalogue.delivery_content_type(response, self.partners[prep.sender].receive_format)
+        if ctype == EDIFACT_CT:  # no EDIFACT message carries it: the XML profile instead
+            ctype = "application/xml"
+        result.publishes.append(Publish(
+            prep.inbound.msg.reply_to or "",
+            aio_pika.Message(self.catalogue.encode(response, ctype), content_type=ctype, type=response.TYPE,
+                             message_id=delivery_id(prep.sender, prep.message_id, "status-response"),
+                             correlation_id=prep.message_id, headers={"x-contract": CONTRACT}, timestamp=now),
+            mandatory=False))
+
+    def _park(self, prep: Prepared, verdict: parking.Verdict, now: datetime, result: BatchResult) -> None:
+        assert prep.body is not None and prep.sender and prep.message_id and verdict.park
+        msg = prep.inbound.msg
+        expires = now + timedelta(hours=self.settings.correlation.park_timeout_hours)
+        row = ParkedRow(prep.sender, prep.message_id, prep.sha, prep.body.TYPE, msg.content_type or "", msg.body,
+                        verdict.ucrs[0] if verdict.ucrs else None, verdict.lookup, verdict.park, now, expires)
+        result.parked.append((prep, row))
+        self._ack(prep, AckStatus.PENDING, now, result)
+        result.outcomes.append((prep, "parked"))
+
+    def _accept(self, prep: Prepared, now: datetime, result: BatchResult, ctx: parking.Context,
+                outcome: str = "accepted") -> bool:
+        """Route and deliver a new message, or park it until its consignment is known (False)."""
         assert prep.body is not None and prep.keys is not None and prep.sender and prep.message_id
-        decision = route(prep.body.TYPE, prep.sender, prep.keys, self.table)
+        verdict = parking.decide(prep.body.TYPE, prep.keys, prep.obs, self.table, ctx, self.party_sources)
+        if verdict.park is not None:
+            if outcome == "accepted":
+                self._park(prep, verdict, now, result)
+            return False
+        ctx.learn(prep.obs, verdict.ucrs)
+        decision = route(prep.body.TYPE, prep.sender, prep.keys, self.table, verdict.parties)
         msg = prep.inbound.msg
         encoded: dict[str, bytes] = {msg.content_type or "": msg.body}
         headers: dict[str, Any] = {"x-contract": CONTRACT, "x-source-partner": prep.sender}
@@ -471,23 +665,23 @@ class Pipeline:
             prep.sender, prep.message_id, prep.sha, prep.body.TYPE, prep.keys.ucr, tuple(decision.recipient_ids())
         )
         result.accepted.append((prep, row))
-        self._observe(prep, now, result)
+        if prep.obs is not None:
+            result.observed.append((prep, prep.obs))
         self._ack(prep, AckStatus.ACCEPTED, now, result, held_until=self.held_until(row.recipients))
-        result.outcomes.append((prep, "accepted"))
+        result.outcomes.append((prep, outcome))
+        return True
 
-    def _observe(self, prep: Prepared, now: datetime, result: BatchResult) -> None:
-        """The accepted message's references, parties and event (hub.timeline), committed with the batch.
-        A failure here costs the message its timeline entry, never its delivery: logged and counted."""
+    def _observe(self, prep: Prepared, now: datetime) -> timeline.Observation | None:
+        """The message's references, parties and event (hub.timeline), committed with the batch if accepted.
+        A failure here costs the message its timeline entry (and correlation), never its delivery: logged."""
         assert prep.body is not None and prep.keys is not None and prep.sender and prep.message_id
         try:
-            obs = timeline.observe(prep.body, prep.keys, prep.sender, prep.message_id, now, self.table.partner_of)
+            return timeline.observe(prep.body, prep.keys, prep.sender, prep.message_id, now, self.table.partner_of)
         except Exception as exc:
             metrics.INTERNAL_ERRORS.labels("correlation").inc()
             log.exception("unexpected error recording a message's timeline event", message_id=prep.message_id,
                           type=prep.msg_type, sender=prep.sender, error=type(exc).__name__)
-            return
-        if obs is not None:
-            result.observed.append((prep, obs))
+            return None
 
     def _ack(
         self,

@@ -126,6 +126,55 @@ AUDIT_LOCK_KEY = 0x6875622D61756469  # pg_advisory_xact_lock key serialising aud
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+parked_messages = sa.Table(  # hub.parking: accepted messages waiting for their consignment (migration 0006)
+    "parked_messages",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("sender", sa.String(32), nullable=False),
+    sa.Column("message_id", sa.String(128), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("msg_type", sa.String(64), nullable=False),
+    sa.Column("content_type", sa.String(64), nullable=False),
+    sa.Column("body", sa.LargeBinary(), nullable=False),
+    sa.Column("ucr", sa.String(35), nullable=True),
+    sa.Column("lookup", sa.Text(), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+parked_refs = sa.Table(
+    "parked_refs",
+    metadata,
+    sa.Column("parked_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("value", sa.String(64), primary_key=True),
+)
+
+PARKED, RELEASED, EXPIRED = "parked", "released", "expired"
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    """A message accepted but held until its consignment is known (hub.parking)."""
+
+    sender: str
+    message_id: str
+    sha256: str
+    msg_type: str
+    content_type: str
+    body: bytes
+    ucr: str | None
+    lookup: tuple[tuple[str, str], ...]  # (kind, value) keys whose linking releases it
+    reason: str
+    parked_at: datetime
+    expires_at: datetime
+    id: int = 0
+    state: str = PARKED
+
+
 @dataclass(frozen=True)
 class AcceptedRow:
     sender: str
@@ -218,16 +267,24 @@ class Store:
 
     def commit_batch(
         self, accepted: list[AcceptedRow], quarantined: list[QuarantineRow], *, audit: AuditBatch | None = None,
-        correlation: Sequence[Observation] = (),
+        correlation: Sequence[Observation] = (), parked: Sequence[ParkedRow] = (),
+        closed: Sequence[tuple[int, str]] = (),
     ) -> None:
         """Record a batch's accepted messages and quarantine events in one transaction.
 
         ``audit``: the batch's audit entries and bodies, appended last in the same transaction (hub.audit).
+        ``parked``: messages held for correlation; ``closed``: (parked id, released | expired) they left with.
         """
-        if not accepted and not quarantined and not (audit and audit.entries):
+        if not (accepted or quarantined or (audit and audit.entries) or parked or closed or correlation):
             return
         now = datetime.now(UTC)
         with self._tx() as conn:
+            if parked:
+                self._park(conn, parked)
+            for parked_id, state in closed:
+                conn.execute(parked_messages.update()
+                             .where(parked_messages.c.id == parked_id, parked_messages.c.state == PARKED)
+                             .values(state=state, closed_at=now))
             if accepted:
                 conn.execute(
                     self._insert_ignore(inbound),
@@ -262,6 +319,87 @@ class Store:
                 self._record(conn, correlation, now)
             if audit is not None and audit.entries:
                 self._append_audit(conn, audit)
+
+    # ------------------------------------------------------------ parked messages (hub.parking)
+
+    def _park(self, conn: sa.Connection, rows: Sequence[ParkedRow]) -> None:
+        pm = parked_messages.c
+        for row in rows:
+            existing = conn.execute(sa.select(pm.id, pm.state).where(pm.sender == row.sender,
+                                                                     pm.message_id == row.message_id)).first()
+            if existing is not None and existing.state == PARKED:
+                continue  # a redelivered batch: parked already
+            if existing is not None:  # expired (rejected) earlier and sent again: parked afresh
+                conn.execute(parked_refs.delete().where(parked_refs.c.parked_id == existing.id))
+                conn.execute(parked_messages.delete().where(pm.id == existing.id))
+            new_id = conn.execute(parked_messages.insert().returning(pm.id).values(
+                sender=row.sender, message_id=row.message_id, sha256=row.sha256, msg_type=row.msg_type,
+                content_type=row.content_type, body=row.body, ucr=row.ucr, lookup=json.dumps(row.lookup),
+                reason=row.reason, parked_at=row.parked_at, expires_at=row.expires_at, state=PARKED,
+            )).scalar_one()
+            keys = sorted(set(row.lookup))
+            if keys:
+                conn.execute(parked_refs.insert(), [{"parked_id": new_id, "kind": k, "value": v} for k, v in keys])
+
+    def parked_keys(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Payload hashes of messages parked now for these (sender, message_id) pairs."""
+        keys = list(keys)
+        out: dict[tuple[str, str], str] = {}
+        pm = parked_messages.c
+        with self._tx() as conn:
+            for start in range(0, len(keys), 500):
+                cond = sa.tuple_(pm.sender, pm.message_id).in_(keys[start : start + 500])
+                for sender, mid, sha in conn.execute(sa.select(pm.sender, pm.message_id, pm.sha256)
+                                                     .where(cond, pm.state == PARKED)):
+                    out[(sender, mid)] = sha
+        return out
+
+    def parked(self, *, ucrs: Iterable[str] = (), refs: Iterable[tuple[str, str]] = (), every: bool = False,
+               states: Sequence[str] = (PARKED,), limit: int = 1000) -> list[ParkedRow]:
+        """Parked messages, oldest first: those a UCR or a reference would release, or ``every`` one."""
+        ucrs, refs = sorted(set(ucrs)), sorted(set(refs))
+        if not every and not ucrs and not refs:
+            return []
+        pm = parked_messages.c
+        query = sa.select(parked_messages).where(pm.state.in_(list(states)))
+        if not every:
+            conds: list[Any] = []
+            if ucrs:
+                conds.append(pm.ucr.in_(ucrs))
+            if refs:
+                conds.append(pm.id.in_(sa.select(parked_refs.c.parked_id).where(
+                    sa.tuple_(parked_refs.c.kind, parked_refs.c.value).in_(refs))))
+            query = query.where(sa.or_(*conds))
+        with self._tx() as conn:
+            rows = conn.execute(query.order_by(pm.id).limit(limit)).all()
+        return [ParkedRow(r.sender, r.message_id, r.sha256, r.msg_type, r.content_type, bytes(r.body), r.ucr,
+                          tuple((str(k), str(v)) for k, v in json.loads(r.lookup)), r.reason, _utc(r.parked_at),
+                          _utc(r.expires_at), int(r.id), r.state) for r in rows]
+
+    def parked_count(self) -> int:
+        with self._tx() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(parked_messages)
+                                    .where(parked_messages.c.state == PARKED)).scalar_one())
+
+    def known_refs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The UCR each of these (kind, value) references is linked to, for those linked."""
+        with self._tx() as conn:
+            return self._known_refs(conn, keys)
+
+    def consignment_facts(self, ucrs: Iterable[str]) -> tuple[set[str], dict[str, set[str]]]:
+        """Which of these consignments the hub has recorded events for, and the partners recorded as parties."""
+        ucrs = sorted(set(ucrs))
+        known: set[str] = set()
+        parties: dict[str, set[str]] = {}
+        ev, cp = consignment_events.c, consignment_parties.c
+        with self._tx() as conn:
+            for start in range(0, len(ucrs), 500):
+                chunk = ucrs[start : start + 500]
+                known.update(conn.execute(sa.select(ev.ucr).distinct().where(ev.ucr.in_(chunk))).scalars())
+                for ucr, partner in conn.execute(sa.select(cp.ucr, cp.partner).distinct()
+                                                 .where(cp.ucr.in_(chunk), cp.partner.is_not(None))):
+                    parties.setdefault(ucr, set()).add(partner)
+        return known, parties
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         name = self.engine.dialect.name

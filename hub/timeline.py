@@ -86,6 +86,10 @@ class Link:
     refs: tuple[Reference, ...]
     parties: tuple[tuple[Party, str | None], ...]
 
+    def refs_keys(self) -> tuple[tuple[str, str], ...]:
+        """The (kind, value) keys its references are looked up under, aliases included."""
+        return tuple(k for ref in self.refs for k in lookup_keys(ref))
+
 
 @dataclass(frozen=True)
 class Observation:

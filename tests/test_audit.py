@@ -42,7 +42,7 @@ from hub.cli import app
 from hub.client import content_type_for
 from hub.store import Store, audit_log, message_bodies
 from hub.testing import HubUnderTest
-from tests.conftest import ROOT, example
+from tests.conftest import EXAMPLES, ROOT, example
 
 
 def batch_of(n: int, tag: str) -> AuditBatch:
@@ -417,6 +417,13 @@ async def test_running_hub_records_every_message_in_and_delivery_out(hub: HubUnd
     release = example("customs.release")
     sent: dict[str, bytes] = {}
     statuses: list[str] = []
+    # the release's consignment (UCR ...431) known first, from the consolidator's house manifest: a release
+    # for a consignment the hub has never seen waits for correlation (hub.parking)
+    manifest = EXAMPLES / "manifest.sea" / "valid" / "mfano-consol-house-607w.xml"
+    async with hub.partner("mfano-consol") as c:
+        known = await c.send(manifest.read_bytes(), "manifest.sea", content_type="application/xml",
+                             message_id=f"audit-manifest-{uuid.uuid4().hex[:8]}", timeout=20)
+        assert known is not None and known["status"] == "accepted", known
     async with hub.partner("kra-icms") as c:
         for i, data in enumerate([release.read_bytes(), release.read_bytes(), b"<CustomsRelease/>"]):
             mid = f"audit-{i}-{uuid.uuid4().hex[:8]}"

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 async def batches_for(sizes: list[int], tmp_path: Path, batch_size: int, batch_bytes: int) -> list[int]:
     cfg = load_config(ROOT / "config", env={"HUB_BROKER_BATCH_SIZE": str(batch_size),
                                             "HUB_BROKER_BATCH_BYTES": str(batch_bytes)})
-    pipeline = Pipeline(cfg, Store(f"sqlite:///{tmp_path / 'x.db'}"), password="unused")
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    store.migrate()  # the loop sweeps parked messages (hub.parking) before its first batch
+    pipeline = Pipeline(cfg, store, password="unused")
     seen: list[int] = []
 
     async def record(batch: list[Inbound], _pub: Any) -> None:

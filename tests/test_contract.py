@@ -52,6 +52,24 @@ async def _ignore(_msg: object) -> None:
 
 
 SENDERS = {"manifest.sea": "msc-ke", "customs.release": "kra-icms", "permit.status": "kebs"}
+IDF_EXAMPLE = "tiles-e2600412743.json"  # names importer mfano-imports, agent mfano-clearing, bank mfano-bank
+
+
+async def consignment_parties(hub: HubUnderTest, path: Path, msg_type: str) -> set[str]:
+    """Make the message's consignment known to the hub as real life would (ACCESS.md: the parties come from the
+    IDF) unless the message is itself such a source; returns the partners the hub then holds as its parties:
+    those named by every message sent for it, as ``hub track`` shows them (test_timeline checks that record)."""
+    data = path.read_bytes()
+    ucr = Catalogue().decode(data, content_type_for(path.name, data), msg_type).keys().ucr
+    if ucr is None:
+        return set()
+    idf = json.loads(example("idf", "valid", ".json").read_bytes())
+    assert example("idf", "valid", ".json").name == IDF_EXAMPLE
+    ack = await send_file(hub, "kentrade", example("idf", "valid", ".json"), "idf", f"idf-{uuid.uuid4()}",
+                          data=json.dumps(dict(idf, ucr=ucr)).encode())
+    assert ack["status"] == "accepted", ack
+    tracked = json.loads(hub.cli("track", ucr, "--json").stdout)
+    return {p["partner"] for c in tracked["consignments"] for p in c["parties"] if p["partner"]}
 
 
 def named_parties(path: Path, msg_type: str) -> set[str]:
@@ -86,14 +104,15 @@ async def send_file(hub: HubUnderTest, sender: str, path: Path, msg_type: str, m
 @pytest.mark.parametrize("suffix", [".xml", ".json"])
 async def test_valid_message_reaches_exactly_the_entitled_inboxes(hub: HubUnderTest, msg_type: str,
                                                                   suffix: str) -> None:
-    await inbox_counts(hub, settle=0)  # start from empty inboxes
     sender = SENDERS[msg_type]
     path = example(msg_type, "valid", suffix)
+    recorded = await consignment_parties(hub, path, msg_type) if msg_type == "customs.release" else set()
+    await inbox_counts(hub, settle=0)  # start from empty inboxes
     mid = f"t-{uuid.uuid4()}"
     ack = await send_file(hub, sender, path, msg_type, mid)
     assert ack["status"] == "accepted", ack
     assert ack["schema"] == "hub.ack/1" and ack["correlation_id"] == mid and ack["errors"] == []
-    expected = expected_recipients(msg_type, sender, PROFILES, named_parties(path, msg_type))
+    expected = expected_recipients(msg_type, sender, PROFILES, named_parties(path, msg_type) | recorded)
     assert expected, "the access table names recipients for every kind tested here"
     got = await inbox_counts(hub)
     received = {pid for pid, ds in got.items() if ds}
@@ -127,8 +146,9 @@ async def test_schema_invalid_manifest_is_rejected_with_code_and_path_and_reache
 
 
 async def test_duplicates_conflicts_and_reuse_after_rejection(hub: HubUnderTest) -> None:
-    await inbox_counts(hub, settle=0)
     path = example("customs.release")
+    recorded = await consignment_parties(hub, path, "customs.release")
+    await inbox_counts(hub, settle=0)
     mid = f"dup-{uuid.uuid4()}"
     first = await send_file(hub, "kra-icms", path, "customs.release", mid)
     again = await send_file(hub, "kra-icms", path, "customs.release", mid)
@@ -139,7 +159,7 @@ async def test_duplicates_conflicts_and_reuse_after_rejection(hub: HubUnderTest)
     got = await inbox_counts(hub)
     assert all(len(ds) <= 1 for ds in got.values())
     assert sum(len(ds) for ds in got.values()) == len(
-        expected_recipients("customs.release", "kra-icms", PROFILES, named_parties(path, "customs.release")))
+        expected_recipients("customs.release", "kra-icms", PROFILES, named_parties(path, "customs.release") | recorded))
 
     bad = example("customs.release", "invalid", "")
     mid2 = f"fix-{uuid.uuid4()}"

@@ -49,6 +49,7 @@ class RoutingTable:
     access: dict[str, dict[Profile, AccessRule]]
     by_identifier: dict[tuple[IdScheme, str], str] = field(init=False)
     by_profile: dict[Profile, tuple[Partner, ...]] = field(init=False)
+    _own: dict[str, frozenset[str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_identifier = {
@@ -76,6 +77,20 @@ class RoutingTable:
                 found.add(pid)
         return found
 
+    def own_partners(self, msg_type: str) -> frozenset[str]:
+        """Partners whose best cell for this type is ``own``: those a message reaches only as a party."""
+        cached = self._own.get(msg_type)
+        if cached is None:
+            route_cfg = self.routes.get(msg_type)
+            rules = self.access.get(msg_type, {})
+            found = set()
+            for partner in self.partners:
+                best = _best_rule(partner, rules, route_cfg.to) if route_cfg else None
+                if best is not None and best[1].cell is Cell.OWN and partner.status is not PartnerStatus.DEREGISTERED:
+                    found.add(partner.id)
+            cached = self._own[msg_type] = frozenset(found)
+        return cached
+
     def partner_of(self, party: Party) -> str | None:
         """The registry partner a party named in a message is, matched by the identifiers it holds."""
         return self.by_identifier.get((party.scheme, normalise_id(party.scheme, party.id)))
@@ -97,13 +112,18 @@ def _best_rule(
     return best
 
 
-def route(msg_type: str, sender: str, keys: Keys, table: RoutingTable) -> RoutingDecision:
-    """Decide who receives a message of ``msg_type`` from ``sender`` with these keys."""
+def route(msg_type: str, sender: str, keys: Keys, table: RoutingTable,
+          parties: Iterable[str] | None = None) -> RoutingDecision:
+    """Decide who receives a message of ``msg_type`` from ``sender`` with these keys.
+
+    ``parties``: the partner ids that are parties of the message's consignment (named in it and recorded
+    for it, hub.parking); by default those the message names itself.
+    """
     route_cfg = table.routes.get(msg_type)
     rules = table.access.get(msg_type, {})
     if route_cfg is None:
         return RoutingDecision((), ())
-    parties = table.parties_of(keys)
+    parties = table.parties_of(keys) if parties is None else set(parties)
     candidates: dict[str, Partner] = {}
     for prof in route_cfg.to:
         for partner in table.by_profile.get(prof, ()):
