@@ -576,8 +576,10 @@ def _register_delivery_commands() -> None:
     app.add_typer(dlq_app, name="dlq")
     app.command("status")(status)
     from hub.cli_parked import parked_app
+    from hub.cli_route import route_file
 
     app.add_typer(parked_app, name="parked")
+    app.command("route")(route_file)
 
 
 _register_delivery_commands()

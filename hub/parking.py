@@ -24,8 +24,9 @@ counts as known.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from hub.routing import RoutingTable
 from hub.schemas.base import Keys
@@ -72,6 +73,22 @@ class Verdict:
     ucrs: tuple[str, ...] = ()
     parties: frozenset[str] = frozenset()  # partner ids: named in the message and recorded for its consignment
     lookup: tuple[tuple[str, str], ...] = ()  # what would release a parked message
+
+
+class FactStore(Protocol):
+    """What ``load_context`` reads (hub.store.Store)."""
+
+    def known_refs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
+
+    def consignment_facts(self, ucrs: Iterable[str]) -> tuple[set[str], dict[str, set[str]]]: ...
+
+
+def load_context(store: FactStore, observations: Sequence[Observation | None]) -> Context:
+    """What the store knows about these messages' consignments (two reads; call it from a worker thread)."""
+    refs = store.known_refs(wanted_keys(observations))
+    ucrs = {link.ucr for obs in observations if obs is not None for link in obs.links if link.ucr}
+    known, parties = store.consignment_facts(ucrs | set(refs.values()))
+    return Context(refs, known, parties)
 
 
 def wanted_keys(observations: Iterable[Observation | None]) -> set[tuple[str, str]]:

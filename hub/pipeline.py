@@ -306,7 +306,7 @@ class Pipeline:
         restored = [(prep, row) for row in rows if (prep := self._restore(row)) is not None]
         if not restored:
             return set()
-        ctx = await self._with_store(lambda: self._context([p.obs for p, _row in restored]))
+        ctx = await self._with_store(lambda: parking.load_context(self.store, [p.obs for p, _row in restored]))
         now = self.clock.now()
         result = BatchResult()
         for prep, row in restored:
@@ -459,7 +459,7 @@ class Pipeline:
             keys = [(p.sender or "", p.message_id or "") for p in candidates]
             seen, parked, ctx = await self._with_store(lambda: (
                 self.store.seen(keys), self.store.parked_keys(keys) if self.parked_waiting else {},
-                self._context([p.obs for p in candidates])))
+                parking.load_context(self.store, [p.obs for p in candidates])))
         questions = [p for p in candidates if p.msg_type == STATUS_REQUEST]
         views = await self._with_store(lambda: {id(p): self._view(p) for p in questions}) if questions else {}
         in_batch: dict[tuple[str, str], str] = {}
@@ -571,13 +571,6 @@ class Pipeline:
             raise MessageRejected.one("TYPE_NOT_ALLOWED", f"{partner.id} is not registered to send {msg.type}")
 
     # ------------------------------------------------------------ building publishes
-
-    def _context(self, observations: list[timeline.Observation | None]) -> parking.Context:
-        """What the store knows about these messages' consignments (two queries; runs in a worker thread)."""
-        refs = self.store.known_refs(parking.wanted_keys(observations))
-        ucrs = {link.ucr for obs in observations if obs is not None for link in obs.links if link.ucr}
-        known, parties = self.store.consignment_facts(ucrs | set(refs.values()))
-        return parking.Context(refs, known, parties)
 
     def _view(self, prep: Prepared) -> dict[str, Any]:
         """A status request's consignment as its sender may see it (hub.queries; runs in a worker thread)."""
