@@ -579,6 +579,9 @@ def _register_delivery_commands() -> None:
     from hub.cli_route import route_file
 
     app.add_typer(parked_app, name="parked")
+    from hub.cli_partners import register
+
+    register(partners_app)
     app.command("route")(route_file)
 
 

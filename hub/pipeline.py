@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
 
-from hub import edifact, logs, metrics, parking, queries, status_answer, timeline
+from hub import edifact, logs, metrics, parking, queries, registry, status_answer, timeline
 from hub import topology as t
 from hub.acks import AckStatus, ack_document
 from hub.audit import IN, OUT, AuditBatch, AuditEntry, HeadKeeper, StoredBody
@@ -201,14 +201,18 @@ class Pipeline:
         size = self.settings.broker.batch_size
         max_bytes = self.settings.broker.batch_bytes
         next_sweep = time.monotonic()  # parked messages: at once (a restart may have left some), then regularly
+        next_registry = time.monotonic()
         while not self._stop.is_set():
+            if time.monotonic() >= next_registry:
+                await self._refresh_registry()
+                next_registry = time.monotonic() + registry.REFRESH_EVERY
             if time.monotonic() >= next_sweep:
                 await self._sweep(pub_ch)
                 next_sweep = time.monotonic() + self.settings.correlation.check_interval
             getter = asyncio.ensure_future(inq.get())
             waiters = {getter, asyncio.ensure_future(closed.wait()), asyncio.ensure_future(self._stop.wait())}
             done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED,
-                                               timeout=max(next_sweep - time.monotonic(), 0.01))
+                                               timeout=max(min(next_sweep, next_registry) - time.monotonic(), 0.01))
             for fut in pending:
                 fut.cancel()
             if not done:
@@ -286,6 +290,21 @@ class Pipeline:
         await self._with_store(commit)
         self.parked_waiting += len(parked) - len(closed)
         return failed, audit, observed
+
+    async def _refresh_registry(self) -> None:
+        """Apply the statuses operators set (hub.registry): a suspended sender is refused from now on, and
+        routing sees deregistered partners as such. A store outage keeps the last statuses known."""
+        try:
+            overrides = await asyncio.to_thread(registry.statuses, self.store)
+        except StoreUnavailable:
+            return
+        partners = registry.apply(self.config.partners, overrides)
+        if [p.status for p in partners] != [p.status for p in self.partners.values()]:
+            for p in partners:
+                if self.partners[p.id].status is not p.status:
+                    log.info("registry status changed", partner=p.id, status=p.status.value)
+            self.partners = {p.id: p for p in partners}
+            self.table = RoutingTable(partners, self.config.routes, self.config.access)
 
     # ------------------------------------------------------------ parked messages (hub.parking)
 

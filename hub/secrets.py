@@ -38,6 +38,10 @@ class Secrets:
             self._data[partner_id] = value
         return value
 
+    def set(self, partner_id: str, value: str) -> None:
+        """Replace a secret (credential rotation); written by ``save``."""
+        self._data[partner_id] = value
+
     def save(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")

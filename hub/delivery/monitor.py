@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import aio_pika
 
-from hub import logs, metrics
+from hub import logs, metrics, registry
 from hub import topology as t
+from hub.config import PartnerStatus
 from hub.delivery.notices import send_due_notices
 from hub.delivery.records import DEAD, Snapshot, WindowRow
 from hub.delivery.status import PartnerView, partner_view
@@ -62,6 +63,10 @@ class Monitor:
             self._store_down("windows", exc)
         if windows is not None:
             self._apply_windows(windows, now)
+        try:
+            self._apply_registry(await asyncio.to_thread(registry.statuses, s.records.store))
+        except StoreUnavailable as exc:
+            self._store_down("registry", exc)
         for rt in s.runtimes.values():
             if rt.partner.transport.kind == "amqp":
                 await self._poll_inbox(rt)
@@ -96,6 +101,20 @@ class Monitor:
     def _store_down(step: str, exc: Exception) -> None:
         metrics.INTERNAL_ERRORS.labels("delivery_store").inc()
         log.warning("store unavailable to the delivery monitor; carrying on", step=step, error=str(exc)[:200])
+
+    def _apply_registry(self, overrides: dict[str, PartnerStatus]) -> None:
+        """Statuses operators set (hub.registry): a suspended or deregistered partner's gate closes (its
+        deliveries are held in order), a reinstated one's opens again."""
+        for pid, rt in self.service.runtimes.items():
+            status = overrides.get(pid, rt.partner.status)
+            if status is rt.partner.status:
+                continue
+            log.info("registry status changed: deliveries " + ("released" if status is PartnerStatus.ACTIVE
+                                                                 else "held"), partner=pid, status=status.value)
+            rt.partner = rt.partner.model_copy(update={"status": status})
+            if rt.gate.status_reason != "no_secret":
+                rt.gate.status_reason = None if status is PartnerStatus.ACTIVE else status.value
+            rt.gate.notify()
 
     def _apply_windows(self, windows: list[WindowRow], now: datetime) -> None:
         ends: dict[str, datetime] = {}
