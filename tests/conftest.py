@@ -85,3 +85,47 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         s.close()
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         admin.close()
+
+
+# ------------------------------------------------------------------ sharding the broker tests (scripts/test)
+
+# Seconds each slow module takes (measured here); any other module counts as MODULE_COST. Used only to
+# balance the shards; a wrong figure makes the shards uneven, never skips a test.
+MODULE_COST = 12
+MODULE_COSTS = {
+    "tests/test_crash.py": 170, "tests/test_delivery_faults.py": 70, "tests/test_outage_feb2026.py": 55,
+    "tests/test_acks_cli_logs.py": 60, "tests/test_dlq.py": 65, "tests/test_correlation_hub.py": 50,
+    "tests/test_holding.py": 55, "tests/test_track_e2e.py": 40, "tests/test_http_partner.py": 40,
+    "tests/test_own_cells.py": 65, "tests/test_registry.py": 50, "tests/test_contract.py": 60,
+    "tests/test_examples_hub.py": 45, "tests/test_store_outage.py": 40, "tests/test_audit.py": 30,
+}
+
+
+def shard_of_modules(modules: list[str], shards: int) -> dict[str, int]:
+    """Modules to shards, heaviest first onto the least loaded: deterministic for a given set of modules."""
+    load = [0] * shards
+    out: dict[str, int] = {}
+    for module in sorted(modules, key=lambda m: (-MODULE_COSTS.get(m, MODULE_COST), m)):
+        i = load.index(min(load))
+        out[module] = i
+        load[i] += MODULE_COSTS.get(module, MODULE_COST)
+    return out
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``HUB_TEST_SHARD=i/n``: keep only the modules of shard i of n (by module, so module-scoped hubs are
+    set up once); ``disruptive`` tests are kept only with ``HUB_TEST_SHARD=disruptive``."""
+    shard = os.environ.get("HUB_TEST_SHARD")
+    if not shard:
+        return
+    if shard == "disruptive":
+        keep = [it for it in items if it.get_closest_marker("disruptive")]
+    else:
+        index, count = (int(x) for x in shard.split("/"))
+        plan = shard_of_modules(sorted({it.nodeid.split("::")[0] for it in items}), count)
+        keep = [it for it in items if plan[it.nodeid.split("::")[0]] == index
+                and not it.get_closest_marker("disruptive")]
+    dropped = [it for it in items if it not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -302,6 +302,7 @@ def management_up() -> bool:
         return False
 
 
+@pytest.mark.disruptive
 async def test_broker_restart_while_traffic_flows_loses_nothing(make_hub: Callable[..., HubUnderTest]) -> None:
     hut = make_hub()
     await asyncio.to_thread(hut.start)

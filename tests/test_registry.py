@@ -29,6 +29,8 @@ REGISTRY: list[dict[str, Any]] = [
     {"id": "kra-icms", "name": "iCMS", "profiles": ["CUS"]},
     {"id": "kentrade", "name": "KenTrade", "profiles": ["KT"]},
     {"id": "kma", "name": "KMA", "profiles": ["NPA"], "identifiers": {"agency": ["KMA"]}},
+    # broker users are global: the credential rotated here belongs to no other test module's partner
+    {"id": "reg-probe", "name": "Rotation probe", "profiles": ["NT"]},
 ]
 
 
@@ -113,21 +115,22 @@ def test_changes_need_a_reason_and_deregistration_is_final(reg_hub: HubUnderTest
 
 async def test_rotated_credentials_replace_the_old_password_at_once(reg_hub: HubUnderTest) -> None:
     hut = reg_hub
-    old = hut.secrets.get("kma")
+    old = hut.secrets.get("reg-probe")
     assert old
-    ok(hut, "rotate-credentials", "kma", "--reason", "laptop lost")
+    ok(hut, "rotate-credentials", "reg-probe", "--reason", "laptop lost")
     from hub.secrets import Secrets
 
-    new = Secrets(hut.config.secrets_path(), env=hut.env).get("kma")
+    new = Secrets(hut.config.secrets_path(), env=hut.env).get("reg-probe")
     assert new and new != old
     b = hut.config.settings.broker
     with pytest.raises(aio_pika.exceptions.ProbableAuthenticationError):
-        await aio_pika.connect(broker_url(b.url, hut.vhost, "kma", old), timeout=10)
-    conn = await aio_pika.connect(broker_url(b.url, hut.vhost, "kma", new), timeout=10)
+        await aio_pika.connect(broker_url(b.url, hut.vhost, "reg-probe", old), timeout=10)
+    conn = await aio_pika.connect(broker_url(b.url, hut.vhost, "reg-probe", new), timeout=10)
     ch = await conn.channel()
-    await ch.get_queue(t.inbox("kma"), ensure=False)
+    await ch.get_queue(t.inbox("reg-probe"), ensure=False)
     await conn.close()
-    assert [c["action"] for c in json.loads(ok(hut, "show", "kma", "--json"))["changes"]][-1] == "rotate-credentials"
+    changes = json.loads(ok(hut, "show", "reg-probe", "--json"))["changes"]
+    assert [c["action"] for c in changes][-1] == "rotate-credentials"
 
 
 def test_store_record_overrides_the_seed_and_keeps_history(store: Any) -> None:
