@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -138,3 +140,28 @@ def test_registry_identifiers_are_validated_and_collide_as_routing_compares_them
     text = "\n".join(info.value.problems)
     assert "partners.12.identifiers.bic: bic identifier already belongs to 'mfano-bank'" in text
     assert "partners.11.identifiers.kra_pin: KRA_PIN_FORMAT" in text
+
+
+def _ensure_all(path: str, queue: Any) -> None:
+    from hub.secrets import Secrets as S
+
+    s = S(Path(path), env={})
+    queue.put({pid: s.ensure(pid) for pid in (f"p{k}" for k in range(30))})
+
+
+def test_processes_provisioning_at_once_agree_on_every_password(tmp_path: Path) -> None:
+    """Two test shards (or operators) provisioning from a new secrets file must not overwrite each other's
+    passwords: the broker would then refuse the first one's partners."""
+    import multiprocessing
+
+    path = tmp_path / "var" / "secrets.json"
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_ensure_all, args=(str(path), queue)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=30) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert all(r == results[0] for r in results)
+    assert json.loads(path.read_text()) == results[0]
