@@ -66,8 +66,7 @@ def route_file(
             typer.echo(f"store unavailable ({exc}): only the parties the message names are used", err=True)
         finally:
             store.close()
-    sources = parking.PARTY_SOURCES | {st.name for st in cfg.schema_types}
-    verdict = parking.decide(found, keys, obs, table, ctx, sources)
+    verdict = parking.decide(found, keys, obs, table, ctx, parking.sources_of(cfg.schema_types))
     # held: who would get it if it went now, with the parties it names (the release adds those recorded then)
     decision = route(found, sender, keys, table, verdict.parties if verdict.park is None else None)
     doc: dict[str, Any] = {

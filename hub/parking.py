@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from hub.routing import RoutingTable
 from hub.schemas.base import Keys
@@ -89,6 +89,11 @@ def load_context(store: FactStore, observations: Sequence[Observation | None]) -
     ucrs = {link.ucr for obs in observations if obs is not None for link in obs.links if link.ucr}
     known, parties = store.consignment_facts(ucrs | set(refs.values()))
     return Context(refs, known, parties)
+
+
+def sources_of(schema_types: Iterable[Any]) -> frozenset[str]:
+    """The party sources of a configuration: PARTY_SOURCES and its schema-only types (``config.schema_types``)."""
+    return PARTY_SOURCES | {st.name for st in schema_types}
 
 
 def wanted_keys(observations: Iterable[Observation | None]) -> set[tuple[str, str]]:

@@ -121,7 +121,7 @@ class Pipeline:
         self.password = password
         self.catalogue = catalogue or Catalogue(config.schema_types)
         self.table = RoutingTable.from_config(config)
-        self.party_sources = parking.PARTY_SOURCES | {st.name for st in config.schema_types}
+        self.party_sources = parking.sources_of(config.schema_types)
         self.partners: dict[str, Partner] = config.partner_index()
         self.settings = config.settings
         self.audit_head = HeadKeeper(config.audit_head_path(), store)  # written after each committed batch
@@ -345,10 +345,7 @@ class Pipeline:
 
     def _restore(self, row: ParkedRow) -> Prepared | None:
         """A parked message as the pipeline prepared it, decoded again from its stored payload."""
-        msg = StoredMessage(row.body, row.content_type, row.message_id, row.msg_type, row.sender,
-                            f"{row.sender}.{row.msg_type}")
-        prep = Prepared(Inbound(msg, row.sender), sender=row.sender,  # type: ignore[arg-type]
-                        message_id=row.message_id, msg_type=row.msg_type, sha=row.sha256)
+        prep = _stored_prep(row)
         try:
             prep.body = self.catalogue.decode(row.body, row.content_type, row.msg_type,
                                               Limits(len(row.body) + 1, self.settings.limits.max_depth))
@@ -377,10 +374,7 @@ class Pipeline:
         hours = self.settings.correlation.park_timeout_hours
         result = BatchResult()
         for row in rows:
-            msg = StoredMessage(row.body, row.content_type, row.message_id, row.msg_type, row.sender,
-                                f"{row.sender}.{row.msg_type}")
-            prep = Prepared(Inbound(msg, row.sender), sender=row.sender,  # type: ignore[arg-type]
-                            message_id=row.message_id, msg_type=row.msg_type, sha=row.sha256)
+            prep = _stored_prep(row)
             what = f"consignment {row.ucr}" if row.ucr else "a message linking " + ", ".join(
                 f"{k} {v}" for k, v in row.lookup[:3])
             prep.rejection = [ErrorDetail(
@@ -821,6 +815,14 @@ class Pipeline:
                         metrics.INTERNAL_ERRORS.labels("reply_to").inc()
                         log.warning("reply_to acknowledgement not sent", error=type(exc).__name__,
                                     correlation_id=p.message.correlation_id)
+
+
+def _stored_prep(row: ParkedRow) -> Prepared:
+    """A parked message as an inbound one, before decoding (hub.parking): for its release or its rejection."""
+    msg = StoredMessage(row.body, row.content_type, row.message_id, row.msg_type, row.sender,
+                        f"{row.sender}.{row.msg_type}")
+    return Prepared(Inbound(msg, row.sender), sender=row.sender,  # type: ignore[arg-type]
+                    message_id=row.message_id, msg_type=row.msg_type, sha=row.sha256)
 
 
 def _audit_batch(result: BatchResult, failed: set[int]) -> AuditBatch:
