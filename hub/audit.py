@@ -5,8 +5,9 @@ processed (outcome ``accepted``, ``duplicate``, ``redelivered``, ``rejected:<cod
 ``quarantined:<reason>``) with the SHA-256 of the raw body as received; one ``out`` entry per delivery
 published to a recipient (outcome ``published``; ``message_id`` is the inbound id, the delivery's own id
 being ``hub.ids.delivery_id(sender, message_id, recipient)``) with the SHA-256 of the bytes sent; and
-``op`` entries (sender ``hub``) for the hub's own actions on the trail (body purges, head resets). Never a
-payload: accepted messages' bodies go to ``message_bodies``, kept for ``audit.body_retention_days`` (the
+``op`` entries (sender ``hub``) for the hub's own actions on the trail (body purges, head resets) and for
+operators' actions in the console (``record_operator_action``: ``console.<action>`` by ``operator:<name>``).
+Never a payload: accepted messages' bodies go to ``message_bodies``, kept for ``audit.body_retention_days`` (the
 retention period regulation 33(2)(e) has each service-level agreement set) and then deleted by
 ``hub audit purge-bodies``; the chain does not cover bodies, so deleting them breaks nothing. The entries
 of a batch are appended in one transaction with the batch's other rows, in the order the batch was
@@ -397,6 +398,22 @@ def record_op(store: Store, keeper: HeadKeeper | None, entry: AuditEntry) -> Hea
     if keeper is not None and batch.head is not None:
         keeper.advance(batch.head, batch.first_seq)
     return batch.head
+
+
+def record_operator_action(store: Store, keeper: HeadKeeper | None, operator: str, action: str, outcome: str, *,
+                           target: str | None = None, detail: Any = None) -> Head | None:
+    """An operator's action in the console (hub.console): one ``op`` entry, sender ``hub``, ``msg_type``
+    ``console.<action>`` (``login``, ``window-add``, ``window-cancel``, ``dlq-replay``, ``dlq-purge``),
+    ``message_id`` ``operator:<name>``, ``recipient`` the partner (or ``hub``) acted on, ``outcome`` what was
+    done (e.g. ``window:12``, ``replayed:3 ids:17,18,19``; clipped to 64 characters) and ``payload_sha256`` the
+    SHA-256 of ``detail`` as compact sorted JSON (every id acted on; the console logs it in full)."""
+    digest = None
+    if detail is not None:
+        digest = hashlib.sha256(json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
+                                .encode()).hexdigest()
+    entry = AuditEntry(OP, HUB, outcome, recipient=target, message_id=f"operator:{operator}",
+                       msg_type=f"console.{action}", payload_sha256=digest)
+    return record_op(store, keeper, entry.clipped())
 
 
 def retention_cutoff(days: int, now: datetime | None = None) -> datetime:

@@ -52,6 +52,22 @@ def _config() -> HubConfig:
     return cfg
 
 
+def _open_store(cfg: HubConfig) -> Any:
+    """The store, migrated; exit 2 with ``store unavailable: ...`` if it cannot be reached (every command that
+    reads or writes the store starts so)."""
+    from hub.errors import StoreUnavailable
+    from hub.store import Store
+
+    store = Store(cfg.store_url())
+    try:
+        store.migrate()
+    except StoreUnavailable as exc:
+        store.close()
+        typer.echo(f"store unavailable: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return store
+
+
 def _secrets(cfg: HubConfig) -> Any:
     from hub.secrets import Secrets
 
@@ -105,8 +121,20 @@ def broker_provision() -> None:
 
 @partners_app.command("list")
 def partners_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List the registry."""
+    """List the registry, with each partner's broker credential expiry (hub.credentials): a warning on stderr
+    for every one expiring within ``credentials.warn_days`` or expired (regulation 9(4)). The store is read
+    once for all partners; if it is unavailable, the expiries show as unknown."""
+    from datetime import UTC, datetime
+
+    from hub import credentials
+    from hub.config import PartnerStatus
+
     cfg = _config()
+    now, warn_days = datetime.now(UTC), cfg.settings.credentials.warn_days
+    recorded = credentials.listing(cfg)
+    if recorded is None:
+        typer.echo("warning: store unavailable: broker credential expiries unknown", err=True)
+    creds, gone = recorded if recorded is not None else ({}, set())
     rows: list[dict[str, Any]] = [
         {
             "id": p.id,
@@ -119,18 +147,25 @@ def partners_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
             "inbox_depth": p.inbox_depth,
             "drain_rate": p.drain_rate,
             "max_attempts": p.max_attempts or cfg.settings.delivery.max_attempts,
+            "credential_expires_at": creds[p.id].expires_at.isoformat() if p.id in creds else None,
+            "credential_state": credentials.state_of(creds.get(p.id), now, warn_days),
         }
         for p in cfg.partners
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=1))
-        return
-    typer.echo(f"{'ID':<18} {'PROFILES':<10} {'STATUS':<12} {'RECEIVES':<18} {'BY':<6} SENDS")
-    for r in rows:
-        typer.echo(
-            f"{r['id']:<18} {','.join(r['profiles']):<10} {r['status']:<12} "
-            f"{r['receive_format']:<18} {str(r['transport']).split(' ')[0]:<6} {','.join(r['sends']) or '-'}"
-        )
+    else:
+        typer.echo(f"{'ID':<18} {'PROFILES':<10} {'STATUS':<12} {'EXPIRES':<10} {'RECEIVES':<18} {'BY':<6} SENDS")
+        for r in rows:
+            expires = str(r["credential_expires_at"] or "-")[:10]
+            typer.echo(
+                f"{r['id']:<18} {','.join(r['profiles']):<10} {r['status']:<12} {expires:<10} "
+                f"{r['receive_format']:<18} {str(r['transport']).split(' ')[0]:<6} {','.join(r['sends']) or '-'}"
+            )
+    for p in cfg.partners:  # after the listing, where an operator sees them
+        line = credentials.warning(p.id, creds[p.id], now, warn_days) if p.id in creds else None
+        if line and p.id not in gone and p.status is not PartnerStatus.DEREGISTERED:
+            typer.echo(f"warning: {line}", err=True)
 
 
 # ------------------------------------------------------------------ validate
@@ -297,6 +332,7 @@ def send(
     """
     import aio_pika
 
+    from hub.broker import ssl_context
     from hub.catalogue import Catalogue
     from hub.client import PartnerClient, content_type_for
 
@@ -310,7 +346,7 @@ def send(
         raise typer.Exit(2)
 
     async def go() -> dict[str, Any] | None:
-        async with PartnerClient(url, as_partner) as client:
+        async with PartnerClient(url, as_partner, ssl_context=ssl_context(cfg.settings.broker)) as client:
             return await client.send(data, found_type, content_type=content_type, message_id=message_id,
                                      timeout=timeout)
 
@@ -334,13 +370,14 @@ def inbox(
     idle: Annotated[float, typer.Option("--idle", help="Stop after this many quiet seconds")] = 1.0,
 ) -> None:
     """Consume and acknowledge up to N deliveries as PARTNER and print them."""
+    from hub.broker import ssl_context
     from hub.client import PartnerClient
 
     cfg = _config()
     url = _partner_url(cfg, partner)
 
     async def go() -> list[Any]:
-        async with PartnerClient(url, partner) as client:
+        async with PartnerClient(url, partner, ssl_context=ssl_context(cfg.settings.broker)) as client:
             return await client.inbox(max_count, idle)
 
     deliveries = asyncio.run(go())
@@ -484,14 +521,45 @@ def audit_reset_head() -> None:
 # ------------------------------------------------------------------ run
 
 
+ROLES = ("all", "ingest", "delivery")
+
+
 @app.command("run")
-def run(demo: Annotated[bool, typer.Option("--demo", help="Play a short partner demo once ready")] = False) -> None:
+def run(
+    demo: Annotated[bool, typer.Option("--demo", help="Play a short partner demo once ready")] = False,
+    role: Annotated[str, typer.Option("--role", help="all (default), ingest or delivery: run ingest and "
+                                      "delivery as separate processes, a core each")] = "all",
+) -> None:
     """Run the hub in the foreground until SIGINT or SIGTERM."""
+    if role not in ROLES:
+        typer.echo(f"--role is one of {', '.join(ROLES)}", err=True)
+        raise typer.Exit(2)
     cfg = _config()
-    asyncio.run(_run(cfg, demo))
+    asyncio.run(_run(cfg, demo, role))
 
 
-async def _run(cfg: HubConfig, demo: bool) -> None:
+async def _windows_for_acks(records: Any, delivery: Any, clock: Any, stop: asyncio.Event) -> None:
+    """In an ingest-only process (``--role ingest``) no delivery monitor reads the maintenance windows, so this
+    does, every 5 s, for the ``held_until`` of the acknowledgements (hub.delivery.worker.held_until)."""
+    from hub.errors import StoreUnavailable
+
+    while not stop.is_set():
+        now = clock.now()
+        try:
+            rows = await asyncio.to_thread(records.windows, False, now)
+        except StoreUnavailable:
+            rows = None  # keep the last ends known
+        if rows is not None:
+            ends: dict[str, Any] = {}
+            for w in rows:
+                if w.active(now):
+                    ends[w.target] = max(ends.get(w.target, w.end), w.end)
+            delivery.window_ends = ends
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 5.0)
+
+
+async def _run(cfg: HubConfig, demo: bool, role: str = "all") -> None:
     from hub import clock as hub_clock
     from hub.delivery.records import DeliveryRecords
     from hub.delivery.worker import DeliveryService
@@ -521,16 +589,37 @@ async def _run(cfg: HubConfig, demo: bool) -> None:
         from hub.api_http import serve_api
 
         api = serve_api(cfg.settings.api.host, cfg.settings.api.port, store, cfg, clock=clock)
+    from hub import metrics  # liveness gauges (hub_ingest_consuming, hub_delivery_connected)
+
+    metrics.track_liveness(pipeline.ready.is_set, delivery.ready.is_set)
+    console = None
+    if cfg.settings.console.port:  # the operations console (hub.console, docs/console.md)
+        from hub.console.app import serve_console
+
+        console = serve_console(cfg, clock)
     loop = asyncio.get_running_loop()
+
+    stopped = asyncio.Event()
 
     def stop() -> None:
         pipeline.stop()
         delivery.stop()
+        stopped.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    log.info("hub starting", pid=os.getpid(), config=str(cfg.directory), store=store.engine.dialect.name)
-    tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(delivery.run(pipeline._url()))]
+    log.info("hub starting", pid=os.getpid(), config=str(cfg.directory), store=store.engine.dialect.name, role=role)
+    main: list[Any] = []
+    if role in ("all", "ingest"):
+        main.append(pipeline.run())
+    else:
+        pipeline.ready.set()  # not this process's job: health and liveness report the delivery side only
+    if role in ("all", "delivery"):
+        main.append(delivery.run(pipeline._url()))
+    else:
+        delivery.ready.set()
+        main.append(_windows_for_acks(records, delivery, clock, stopped))
+    tasks = [asyncio.create_task(c) for c in main]
     if cfg.settings.audit.purge_every_hours:  # the retention of message bodies (hub.audit)
         from hub.audit import purge_periodically
 
@@ -541,14 +630,16 @@ async def _run(cfg: HubConfig, demo: bool) -> None:
         from hub.demo import play
 
         tasks.append(asyncio.create_task(play(cfg, pipeline)))
-    await asyncio.gather(*tasks[:2])
-    for task in tasks[2:]:
+    await asyncio.gather(*tasks[:len(main)])
+    for task in tasks[len(main):]:
         task.cancel()
     if server is not None:
         server.shutdown()
     if api is not None:
         api.shutdown()
         api.server_close()
+    if console is not None:
+        console.close()
     with contextlib.suppress(Exception):
         await asyncio.to_thread(records.drop_snapshots, delivery.process)
     store.close()
@@ -579,10 +670,19 @@ def _register_delivery_commands() -> None:
     from hub.cli_route import route_file
 
     app.add_typer(parked_app, name="parked")
+    from hub.cli_adapter import register as register_adapter_commands
+
+    register_adapter_commands(app)
     from hub.cli_partners import register
 
     register(partners_app)
     app.command("route")(route_file)
+    from hub.console.cli import register as register_console
+
+    register_console(app)
+    from hub.bench_cli import bench_command  # hub bench (issue 7)
+
+    app.command("bench")(bench_command)
 
 
 _register_delivery_commands()

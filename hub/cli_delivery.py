@@ -16,6 +16,7 @@ import typer
 
 from hub import clock as hub_clock
 from hub.config import HubConfig
+from hub.delivery.status import duration
 
 _T = TypeVar("_T")
 windows_app = typer.Typer(no_args_is_help=True, help="Maintenance windows (regulation 32), times in EAT.")
@@ -25,16 +26,9 @@ dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: deliveries that 
 def _setup() -> tuple[HubConfig, Any, Any]:
     from hub import cli
     from hub.delivery.records import DeliveryRecords
-    from hub.errors import StoreUnavailable
-    from hub.store import Store
 
     cfg = cli._config()
-    store = Store(cfg.store_url())
-    try:
-        store.migrate()
-    except StoreUnavailable as exc:
-        typer.echo(f"store unavailable: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    store = cli._open_store(cfg)
     return cfg, store, DeliveryRecords(store)
 
 
@@ -263,7 +257,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     typer.echo(f"{'partner':<18}{'state':<14}{'inbox':>7}{'held':>8}{'oldest':>10}{'dead':>6}{'drain ETA':>12}")
     for v in views:
         typer.echo(f"{v.partner:<18}{v.state:<14}{_n(v.inbox_depth):>7}{v.held:>8}"
-                   f"{_dur(v.oldest_waiting_seconds):>10}{v.dead_letters:>6}{_dur(v.drain_eta_seconds):>12}")
+                   f"{duration(v.oldest_waiting_seconds):>10}{v.dead_letters:>6}{duration(v.drain_eta_seconds):>12}")
     raise typer.Exit(1 if attention else 0)
 
 
@@ -271,11 +265,3 @@ def _n(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def _dur(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"

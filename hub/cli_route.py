@@ -1,5 +1,6 @@
 """``hub route FILE --as SENDER [--json]``: who would receive this message, in which format, who would not
-and by which rule, publishing nothing (a dry run of the pipeline's steps 3 to 5, hub.routing).
+and by which rule, publishing nothing (a dry run of the pipeline's steps 3 to 5: the sender's adapter decodes, as
+in hub.adapters; hub.routing routes; each recipient's adapter says the format it would write).
 
 The parties of the message's consignment are those it names plus those the store has recorded for it
 (read-only; without a store, only those it names). A message the running hub would hold for correlation
@@ -28,7 +29,9 @@ def route_file(
 ) -> None:
     """Dry run: the recipients (id, format, rule) and the exclusions (id, rule) of a message file."""
     from hub import cli, parking
-    from hub.catalogue import Catalogue
+    from hub.adapters import registry as adapter_registry
+    from hub.adapters.base import EncodeContext
+    from hub.catalogue import Catalogue, Limits
     from hub.client import content_type_for
     from hub.routing import RoutingTable, route
     from hub.store import Store
@@ -48,7 +51,8 @@ def route_file(
             raise MessageRejected.one("TYPE_UNKNOWN", "cannot tell the message type; pass --type")
         if found not in partners[sender].sends:
             raise MessageRejected.one("TYPE_NOT_ALLOWED", f"{sender} is not registered to send {found}")
-        body = catalogue.decode(data, content_type, found)
+        body = adapter_registry.decode_from(partners[sender], adapter_registry.get(partners[sender].adapter),
+                                            catalogue, data, content_type, found, Limits())
     except MessageRejected as exc:
         errors = {"errors": [d.as_dict() for d in exc.details]}
         typer.echo(json.dumps(errors) if as_json else "\n".join(f"{d.code}: {d.message}" for d in exc.details))
@@ -69,12 +73,18 @@ def route_file(
     verdict = parking.decide(found, keys, obs, table, ctx, parking.sources_of(cfg.schema_types))
     # held: who would get it if it went now, with the parties it names (the release adds those recorded then)
     decision = route(found, sender, keys, table, verdict.parties if verdict.park is None else None)
+
+    def fmt(rcpt: str, wanted: str) -> str:
+        """The content type the recipient's adapter writes this message in (encoded here, never sent)."""
+        ctx = EncodeContext(catalogue, rcpt, wanted, "dry-run", partners[rcpt].adapter_options)
+        return adapter_registry.get(partners[rcpt].adapter).codec.encode(body, ctx).content_type
+
     doc: dict[str, Any] = {
         "type": found, "sender": sender, "ucr": keys.ucr,
         "held": None if verdict.park is None else {
             "reason": verdict.park, "waiting_for": [{"kind": k, "value": v} for k, v in verdict.lookup]},
         "recipients": [] if verdict.park else [
-            {"id": r.id, "format": catalogue.delivery_content_type(body, r.content_type), "rule": r.rule}
+            {"id": r.id, "format": fmt(r.id, r.content_type), "adapter": partners[r.id].adapter, "rule": r.rule}
             for r in decision.recipients],
         "excluded": [{"id": e.id, "rule": e.rule} for e in decision.excluded],
     }
@@ -87,7 +97,6 @@ def route_file(
         typer.echo(f"HELD for correlation ({verdict.park}): acknowledged pending, delivered to nobody until "
                    f"the hub knows {waiting}; then it would go to:")
     for r in decision.recipients:
-        fmt = catalogue.delivery_content_type(body, r.content_type)
-        typer.echo(f"  -> {r.id:<18} {fmt:<22} {r.rule}")
+        typer.echo(f"  -> {r.id:<18} {fmt(r.id, r.content_type):<22} {r.rule}")
     for e in doc["excluded"]:
         typer.echo(f"  x  {e['id']:<18} {e['rule']}")

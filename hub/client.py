@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -19,6 +21,8 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from yarl import URL
 
 from hub import topology as t
+from hub.broker import client_context, is_tls
+from hub.broker import connect as broker_connect
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,15 @@ def content_type_for(path_name: str, data: bytes) -> str:
 
 
 class PartnerClient:
-    def __init__(self, url: str, partner_id: str) -> None:
+    def __init__(self, url: str, partner_id: str, *, ca_file: str | Path | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        """``url`` amqps://...:5671/ connects over TLS, trusting ``ca_file`` (the CA the hub's operator gives
+        partners; the system's CAs when None) or using ``ssl_context`` as it is (e.g. with a client
+        certificate, ``hub.broker.client_context``, which checks the broker's certificate and host name). A
+        ``ca_file`` or ``ssl_context`` with an amqp:// url fails at connect rather than sending in clear."""
         self.url = url
         self.partner_id = partner_id
+        self.ssl_context = ssl_context or (client_context(ca_file) if ca_file or is_tls(url) else None)
         self.connection: AbstractConnection | None = None
         self.channel: AbstractChannel | None = None
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -57,7 +67,7 @@ class PartnerClient:
         self._reply_consumer = False
 
     async def __aenter__(self) -> PartnerClient:
-        self.connection = await aio_pika.connect(self.url, timeout=10)
+        self.connection = await broker_connect(self.url, context=self.ssl_context, timeout=10)
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         return self
 

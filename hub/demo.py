@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from hub.broker import ssl_context
 from hub.client import PartnerClient, broker_url, content_type_for
 from hub.config import HubConfig
 from hub.pipeline import Pipeline
@@ -21,13 +22,15 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPT = [  # (sender, type, example file)
     ("msc-ke", "manifest.sea", "valid/msc-je608a-kemba.xml"),
     ("kra-icms", "customs.release", "valid/released-26mbaim000412871.xml"),
-    ("kebs", "permit.status", "valid/kebs-clarification-requested.xml"),
+    ("pcpb", "permit.status", "valid/pcpb-submitted.json"),  # pcpb's adapter (json) takes JSON only
+    ("mfano-seals", "eseal.event", "../adapters/rects/mfano-seals.json"),  # a vendor's own JSON (rects adapter)
+    ("kebs", "permit.status", "valid/kebs-clarification-requested.xml"),  # refused: kebs sends JSON only
     ("msc-ke", "manifest.sea", "invalid/XML_SCHEMA-missing-voyage.xml"),
 ]
 
 
 def _example(msg_type: str, name: str) -> Path | None:
-    path = EXAMPLES / msg_type / name
+    path = (EXAMPLES / msg_type / name).resolve()
     return path if path.exists() else None
 
 
@@ -44,7 +47,8 @@ async def play(cfg: HubConfig, pipeline: Pipeline) -> None:
     async def client(pid: str) -> PartnerClient:
         if pid not in clients:
             password = secrets.get(pid) or ""
-            clients[pid] = await PartnerClient(broker_url(b.url, b.vhost, pid, password), pid).__aenter__()
+            clients[pid] = await PartnerClient(broker_url(b.url, b.vhost, pid, password), pid,
+                                                 ssl_context=ssl_context(b)).__aenter__()
         return clients[pid]
 
     try:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from hub import credentials, registry
 from hub import topology as t
-from hub.config import HubConfig
+from hub.config import HubConfig, PartnerStatus
 from hub.errors import ProvisionError
 from hub.secrets import Secrets
 from hub.tokens import provision_tokens
@@ -55,9 +57,9 @@ class Management:
     def close(self) -> None:
         self.client.close()
 
-    def request(self, method: str, path: str, json: Any = None) -> Any:
+    def request(self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None) -> Any:
         try:
-            resp = self.client.request(method, path, json=json)
+            resp = self.client.request(method, path, json=json, headers=headers)
         except httpx.HTTPError as exc:
             raise ProvisionError(f"management API unreachable ({type(exc).__name__}): is "
                                  "rabbitmq_management enabled?") from exc
@@ -124,11 +126,21 @@ def management_for(config: HubConfig) -> Management:
 
 
 def provision(config: HubConfig, secrets: Secrets) -> ProvisionReport:
-    """Create or update everything the registry implies. Safe to run any number of times."""
+    """Create or update everything the registry implies. Safe to run any number of times.
+
+    Broker credentials (hub.credentials): a partner without a recorded credential gets one issued now; one
+    whose credential expired keeps a password nobody knows (never its old one from the secrets file, which
+    would undo the revocation) until ``hub partners rotate-credentials``, and is revoked and warned about."""
     report = ProvisionReport()
+    store = credentials.open_store(config)  # raises StoreUnavailable before the broker is touched
     mgmt = management_for(config)
     b = config.settings.broker
+    now = datetime.now(UTC)
     try:
+        known = credentials.all_credentials(store)
+        gone = {pid for pid, st in registry.statuses(store).items() if st is PartnerStatus.DEREGISTERED}
+        warn_days = config.settings.credentials.warn_days
+        live = {p.id for p in config.partners if p.status is not PartnerStatus.DEREGISTERED}
         mgmt.put(f"/vhosts/{mgmt.v}", {})
         mgmt.permissions(b.admin_user, ".*", ".*", ".*")
         _policies(mgmt, config, report)
@@ -143,13 +155,25 @@ def provision(config: HubConfig, secrets: Secrets) -> ProvisionReport:
         )
         report.users.append(b.user)
         for partner in config.partners:
-            _partner(mgmt, partner.id, secrets.ensure(partner.id), report)
+            cred = known.get(partner.id)
+            expired = cred is not None and cred.state(now, 0) == "expired"
+            # an expired credential's old password stays out of the broker (hub.credentials)
+            _partner(mgmt, partner.id, credentials.throwaway_password() if expired else secrets.ensure(partner.id),
+                     report)
             if partner.transport.kind == "http":  # the webhook signing secret (docs/partners.md 7a)
                 secrets.ensure(webhook_secret_name(partner.id))
         secrets.save()
+        credentials.record_first_issue(store, [p.id for p in config.partners],
+                                       config.settings.credentials.valid_days, now)
+        credentials.revoke_expired(store, mgmt, now)
+        for pid, cred in credentials.all_credentials(store).items():  # regulation 9(4): warn ahead
+            notice = credentials.warning(pid, cred, now, warn_days)
+            if notice and pid not in gone and pid in live:
+                report.warnings.append(notice)
         report.warnings.extend(file_limit_warnings(mgmt))
     finally:
         mgmt.close()
+        store.close()
     # the query API's bearer tokens (hub.tokens): into the secrets file, their hashes into the hub's store
     tokens = provision_tokens(config, secrets)
     report.api_tokens.extend(tokens.issued)

@@ -1,5 +1,7 @@
 """The registry's record: ``config/partners.yaml`` is the seed, the store is the record of what operators
-changed since (``hub partners suspend|reinstate|deregister|rotate-credentials``, each with a reason).
+changed since (``hub partners suspend|reinstate|deregister|rotate-credentials``, each with a reason), and
+the operators' decisions on a suspended or deregistered partner's held deliveries and pending transactions
+(``release-held``, ``cancel-held``, ``settle-reject|cancel|complete``: ``DECISIONS``, ``holds``).
 
 A status set here overrides the file's; ``hub run`` re-reads it every few seconds (the pipeline refuses a
 suspended sender's messages with ``PARTNER_SUSPENDED``, the delivery worker holds a suspended recipient's
@@ -39,6 +41,11 @@ partner_changes = sa.Table(
 
 ACTION_STATUS = {"suspend": PartnerStatus.SUSPENDED, "reinstate": PartnerStatus.ACTIVE,
                  "deregister": PartnerStatus.DEREGISTERED}
+# operators' decisions on the deliveries held for a suspended or deregistered partner (hub.delivery.gate):
+# what each does to those queued before it was recorded; ``settle-*`` (a deregistered partner only,
+# regulation 15(3)(b)) also rejects, cancels or routes the messages it sent that wait for correlation
+DECISIONS = {"release-held": "release", "cancel-held": "cancel", "settle-reject": "reject",
+             "settle-cancel": "cancel", "settle-complete": "release"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,36 @@ def statuses(store: Store) -> dict[str, PartnerStatus]:
             sa.select(partner_status.c.partner, partner_status.c.status))}
 
 
+@dataclass(frozen=True)
+class Hold:
+    """For a running hub: when a partner's status was recorded and the operator's latest decision on its held
+    deliveries since then (an earlier status's decisions no longer count)."""
+
+    since: datetime | None  # None: the status is the seed's (partners.yaml), its time unknown
+    decision: str | None = None  # release | cancel | reject (DECISIONS)
+    decision_at: datetime | None = None
+
+
+def holds(store: Store) -> dict[str, Hold]:
+    """Per partner with a recorded status or decision: since when, and the latest decision since then."""
+    c = partner_changes.c
+    with store._tx() as conn:
+        since = {str(p): _utc(at) for p, at in conn.execute(
+            sa.select(partner_status.c.partner, partner_status.c.changed_at))}
+        rows = conn.execute(sa.select(c.partner, c.action, c.at).where(c.action.in_(list(DECISIONS)))
+                            .order_by(c.id)).all()
+    out = {p: Hold(at) for p, at in since.items()}
+    for partner, action, at in rows:
+        start, at = since.get(partner), _utc(at)
+        if start is None or at >= start:
+            out[partner] = Hold(start, DECISIONS[action], at)
+    return out
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def apply(partners: Iterable[Partner], overrides: dict[str, PartnerStatus]) -> tuple[Partner, ...]:
     """The partners with the statuses operators set."""
     return tuple(p if overrides.get(p.id, p.status) is p.status else p.model_copy(update={"status": overrides[p.id]})
@@ -74,9 +111,15 @@ def change(store: Store, partner: Partner, action: str, reason: str, by: str | N
     if not reason:
         raise RegistryError("a reason is required (it is recorded with the change)")
     current = statuses(store).get(partner.id, partner.status)
-    if current is PartnerStatus.DEREGISTERED and action != "rotate-credentials":
+    if action.startswith("settle-") and current is not PartnerStatus.DEREGISTERED:
+        raise RegistryError(f"{partner.id} is {current.value}: settling pending transactions is for a deregistered "
+                            "partner (regulation 15(3)(b))" + ("" if current is PartnerStatus.ACTIVE else
+                                                               "; use release-held or cancel-held"))
+    if action in DECISIONS and current is PartnerStatus.ACTIVE:
+        raise RegistryError(f"{partner.id} is active: nothing is held for its registry status")
+    if current is PartnerStatus.DEREGISTERED and action not in DECISIONS and action != "rotate-credentials":
         raise RegistryError(f"{partner.id} is deregistered: that is final (regulation 15); register it anew")
-    if current is PartnerStatus.DEREGISTERED:
+    if current is PartnerStatus.DEREGISTERED and action == "rotate-credentials":
         raise RegistryError(f"{partner.id} is deregistered: it has no credentials to rotate")
     done = Change(partner.id, now or datetime.now(UTC), action, reason[:2000], by or _operator())
     with store._tx() as conn:

@@ -154,6 +154,8 @@ parked_refs = sa.Table(
 )
 
 PARKED, RELEASED, EXPIRED = "parked", "released", "expired"
+# closed by an operator's decision on a deregistered sender's pending messages (hub partners settle)
+REJECTED, CANCELLED = "rejected", "cancelled"
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,17 @@ class Store:
             query = query.where(sa.or_(*conds))
         with self._tx() as conn:
             rows = conn.execute(query.order_by(pm.id).limit(limit)).all()
+        return [ParkedRow(r.sender, r.message_id, r.sha256, r.msg_type, r.content_type, bytes(r.body), r.ucr,
+                          tuple((str(k), str(v)) for k, v in json.loads(r.lookup)), r.reason, _utc(r.parked_at),
+                          _utc(r.expires_at), int(r.id), r.state) for r in rows]
+
+    def parked_from(self, sender: str, states: Sequence[str] = (PARKED,)) -> list[ParkedRow]:
+        """The messages a sender has parked (waiting for correlation now, by default), oldest first: a
+        deregistered partner's pending transactions (hub partners pending|settle)."""
+        pm = parked_messages.c
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(parked_messages).where(pm.sender == sender, pm.state.in_(list(states)))
+                                .order_by(pm.id)).all()
         return [ParkedRow(r.sender, r.message_id, r.sha256, r.msg_type, r.content_type, bytes(r.body), r.ucr,
                           tuple((str(k), str(v)) for k, v in json.loads(r.lookup)), r.reason, _utc(r.parked_at),
                           _utc(r.expires_at), int(r.id), r.state) for r in rows]

@@ -9,6 +9,7 @@ partner's own credentials. Nothing here is in-memory: it is the same broker and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -16,12 +17,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
+from hub.broker import ssl_context
 from hub.client import PartnerClient, broker_url
 from hub.clock import FileClock
 from hub.config import HubConfig, load_config
@@ -125,8 +128,9 @@ class HubUnderTest:
         return broker_url(b.url, b.vhost, partner_id, self.secrets.get(partner_id) or "")
 
     def partner(self, partner_id: str) -> PartnerClient:
-        """An unconnected client: use ``async with hut.partner("msc-ke") as c``."""
-        return PartnerClient(self.url_for(partner_id), partner_id)
+        """An unconnected client: use ``async with hut.partner("msc-ke") as c``. With an amqps:// broker url
+        (``settings={"broker": {"url": "amqps://127.0.0.1:5671/", "tls_ca_file": ...}}``) it trusts the hub's CA."""
+        return PartnerClient(self.url_for(partner_id), partner_id, ssl_context=ssl_context(self.config.settings.broker))
 
     # ------------------------------------------------------------ the hub process
 
@@ -137,14 +141,15 @@ class HubUnderTest:
         self.proc = self.spawn()
         self.wait_consuming(wait, since=self._since)
 
-    def spawn(self) -> subprocess.Popen[bytes]:
-        """Start one more ``hub run`` process (several may run at once) logging into ``hub.log``."""
+    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start one more ``hub run`` process (several may run at once) logging into ``hub.log``; ``args`` go
+        to ``hub run`` (e.g. ``--role``, ``ingest``)."""
         env = dict(self.env, HUB_CONFIG=str(self.config_dir), PYTHONUNBUFFERED="1")
         self._since = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.starts += 1
         return subprocess.Popen(
-            [sys.executable, "-m", "hub", "run"], cwd=self.workdir, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "hub", "run", *args], cwd=self.workdir, env=env, stdout=log, stderr=log
         )
 
     def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
@@ -214,6 +219,16 @@ class HubUnderTest:
     def close(self) -> None:
         self.kill()
         self.delete_vhost()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[HubUnderTest]:
+        """Provisioned and started for the ``with`` block (a test fixture's body); closed after, even on error."""
+        try:
+            self.provision()
+            self.start()
+            yield self
+        finally:
+            self.close()
 
 
 async def collect(client: PartnerClient, queue: str, expected: int, within: float = 30.0) -> list[Any]:

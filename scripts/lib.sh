@@ -188,44 +188,210 @@ _rabbitmq_start_detached() {
         sh "$HUB_RABBITMQ_MIN_FDS"
 }
 
-# _rabbitmq_raise_fd_limit: restart a running node whose open-file limit is under HUB_RABBITMQ_MIN_FDS.
-_rabbitmq_raise_fd_limit() {
-    local total
-    total=$(_rabbitmq_fd_total) || return 0
-    if [ "${total:-0}" -eq 0 ]; then  # just booted: the node reports its limits a few seconds later
-        _wait_for 30 _rabbitmq_fd_reported || return 0
-        total=$(_rabbitmq_fd_total) || return 0
-    fi
-    [ "$total" -lt "$HUB_RABBITMQ_MIN_FDS" ] || return 0
-    _need_root "restarting RabbitMQ with a higher open-file limit"
-    _log "rabbitmq: open-file limit is $total (< $HUB_RABBITMQ_MIN_FDS): restarting it with more (quorum queues hold ~5 files each)"
-    _quiet rabbitmqctl-stop _as_root rabbitmqctl -q stop || _die "rabbitmqctl stop failed; $(_rabbitmq_logs_hint)"
-    _rabbitmq_start_detached >/dev/null 2>&1 || true
-    _wait_for 60 _tcp_open 127.0.0.1 5672 && _wait_for 60 _rabbitmq_api_ready require-hash ||
-        _die "RabbitMQ did not come back within 60 s after the restart; $(_rabbitmq_logs_hint)"
-    _wait_for 30 _rabbitmq_fd_reported || true
-    total=$(_rabbitmq_fd_total) || true
-    _log "rabbitmq: open-file limit now ${total:-unknown}"
-}
-
 _rabbitmq_logs_hint() {
     printf 'see /var/log/rabbitmq/ (startup_err, rabbit@*.log)'
 }
 
-# ensure_rabbitmq: install if missing, start if not running, wait for AMQP on 127.0.0.1:5672, enable
-# the management and consistent-hash plugins, wait for the management API.
+# --- RabbitMQ over TLS (amqps on 127.0.0.1:5671) --------------------------------------------------
+# Partners and the hub may connect over TLS. On a development or CI machine the broker's certificates
+# come from a self-signed CA made here with openssl; hub/broker.py (TEST_TLS_CA) and the tests find the
+# CA at $HUB_TEST_TLS_CA, by default $HUB_RABBITMQ_TLS_DIR/ca.pem. The listener is configured in a
+# drop-in of its own under /etc/rabbitmq/conf.d (RabbitMQ 3.10 reads rabbitmq.conf, then conf.d/*.conf),
+# so rabbitmq.conf is never edited. docs/operations.md says how to use a real CA's certificates instead.
+
+HUB_RABBITMQ_TLS_DIR=${HUB_RABBITMQ_TLS_DIR:-/etc/rabbitmq/hub-tls}
+HUB_RABBITMQ_TLS_PORT=${HUB_RABBITMQ_TLS_PORT:-5671}
+HUB_RABBITMQ_TLS_CONF=/etc/rabbitmq/conf.d/50-hub-tls.conf
+export HUB_TEST_TLS_CA=${HUB_TEST_TLS_CA:-$HUB_RABBITMQ_TLS_DIR/ca.pem}
+_HUB_RABBITMQ_TLS_DID=""
+
+# _rabbitmq_tls_conf_text: the drop-in's content. verify_peer without fail_if_no_peer_cert: a client
+# certificate is optional, but one that is presented must chain to the CA.
+_rabbitmq_tls_conf_text() {
+    local d=$HUB_RABBITMQ_TLS_DIR
+    printf '%s\n' \
+        '# Written by scripts/lib.sh (ensure_rabbitmq): AMQP over TLS for the hub and its partners.' \
+        "# Certificates: $d (a self-signed development CA unless an operator replaced them)." \
+        "listeners.ssl.hub = 127.0.0.1:$HUB_RABBITMQ_TLS_PORT" \
+        "ssl_options.cacertfile = $d/ca.pem" \
+        "ssl_options.certfile = $d/server.pem" \
+        "ssl_options.keyfile = $d/server.key" \
+        'ssl_options.verify = verify_peer' \
+        'ssl_options.fail_if_no_peer_cert = false' \
+        'ssl_options.versions.1 = tlsv1.3' \
+        'ssl_options.versions.2 = tlsv1.2'
+}
+
+# _rabbitmq_tls_certs_ok: every certificate is in place and the server's is valid for 30 more days
+# (readable without root: only the keys are private).
+_rabbitmq_tls_certs_ok() {
+    local d=$HUB_RABBITMQ_TLS_DIR f
+    for f in ca.pem server.pem client.pem; do [ -s "$d/$f" ] || return 1; done
+    [ -e "$d/server.key" ] && [ -e "$d/client.key" ] || return 1
+    openssl x509 -checkend 2592000 -noout -in "$d/server.pem" >/dev/null 2>&1
+}
+
+# _rabbitmq_tls_make_certs: (re)make the server and client certificates, and the CA when it has none,
+# in HUB_RABBITMQ_TLS_DIR as root. server.key is readable by the rabbitmq group; client.key belongs to
+# the user running this script (the tests of mutual TLS read it); ca.key never leaves root.
+_rabbitmq_tls_make_certs() {
+    command -v openssl >/dev/null 2>&1 || _apt_install openssl
+    _need_root "making TLS certificates in $HUB_RABBITMQ_TLS_DIR"
+    _quiet tls-certs _as_root bash -s "$HUB_RABBITMQ_TLS_DIR" "$(id -u):$(id -g)" <<'SH'
+set -euo pipefail
+dir=$1 owner=$2
+umask 077
+mkdir -p "$dir"
+chown root:rabbitmq "$dir"
+chmod 0755 "$dir"
+work=$(mktemp -d "$dir/.new.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+if [ -s "$dir/ca.key" ] && [ -s "$dir/ca.pem" ]; then
+    cp "$dir/ca.key" "$dir/ca.pem" .
+else
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 -subj "/CN=Hub development CA" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout ca.key -out ca.pem
+fi
+leaf() {  # leaf NAME CN EXTENDED_KEY_USAGE [SUBJECT_ALT_NAME]
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "extendedKeyUsage=$3" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" ${4:+"subjectAltName=$4"} >"$1.ext"
+    openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=$2" -keyout "$1.key" -out "$1.csr"
+    openssl x509 -req -sha256 -days 825 -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
+        -extfile "$1.ext" -out "$1.pem"
+}
+leaf server localhost serverAuth "DNS:localhost,IP:127.0.0.1"
+leaf client hub-test-client clientAuth
+chmod 0644 ca.pem server.pem client.pem
+chmod 0600 ca.key
+chown root:rabbitmq server.key && chmod 0640 server.key
+chown "$owner" client.key && chmod 0600 client.key
+for f in ca.key ca.pem server.key server.pem client.key client.pem; do mv -f "$f" "$dir/$f"; done
+SH
+}
+
+# _rabbitmq_tls_foreign: true when rabbitmq.conf or another conf.d file already configures TLS (an
+# operator's real certificates): then this script writes no listener of its own.
+_rabbitmq_tls_foreign() {
+    local f
+    for f in /etc/rabbitmq/rabbitmq.conf /etc/rabbitmq/conf.d/*.conf; do
+        [ -f "$f" ] && [ "$f" != "$HUB_RABBITMQ_TLS_CONF" ] || continue
+        grep -qE '^[[:space:]]*(listeners\.ssl\.|ssl_options\.)' "$f" && return 0
+    done
+    return 1
+}
+
+# _rabbitmq_tls_setup: before the node is (re)started, make sure the certificates and the drop-in exist.
+# Idempotent: nothing is written when both are already right. A running node reads new certificate files
+# after its PEM cache is cleared, and a new listener only at boot (_rabbitmq_restart_if_needed).
+_rabbitmq_tls_setup() {
+    _HUB_RABBITMQ_TLS_DID=""
+    if [ ! -f "$HUB_RABBITMQ_TLS_CONF" ] && _rabbitmq_tls_foreign; then
+        _warn "rabbitmq: TLS is configured outside $HUB_RABBITMQ_TLS_CONF; leaving it as it is (tests expect amqps on 127.0.0.1:$HUB_RABBITMQ_TLS_PORT with the CA at $HUB_TEST_TLS_CA)"
+        return 0
+    fi
+    if ! _rabbitmq_tls_certs_ok; then
+        _rabbitmq_tls_make_certs || _die "making the TLS certificates in $HUB_RABBITMQ_TLS_DIR failed"
+        _HUB_RABBITMQ_TLS_DID="made TLS certificates in $HUB_RABBITMQ_TLS_DIR"
+        if _as_root rabbitmq-diagnostics -q ping >/dev/null 2>&1; then  # a running node caches PEM files
+            _quiet pem-cache _as_root rabbitmqctl -q eval 'ssl:clear_pem_cache().' || true
+        fi
+    fi
+    if ! _rabbitmq_tls_conf_text | cmp -s - "$HUB_RABBITMQ_TLS_CONF"; then
+        _need_root "writing $HUB_RABBITMQ_TLS_CONF"
+        _as_root mkdir -p "$(dirname "$HUB_RABBITMQ_TLS_CONF")"
+        _rabbitmq_tls_conf_text | _as_root tee "$HUB_RABBITMQ_TLS_CONF" >/dev/null ||
+            _die "could not write $HUB_RABBITMQ_TLS_CONF"
+        _as_root chmod 0644 "$HUB_RABBITMQ_TLS_CONF"
+        _HUB_RABBITMQ_TLS_DID="${_HUB_RABBITMQ_TLS_DID:+$_HUB_RABBITMQ_TLS_DID, }wrote $HUB_RABBITMQ_TLS_CONF"
+    fi
+}
+
+# _rabbitmq_tls_listener: print yes or no, whether the running node has an amqp/ssl listener on
+# HUB_RABBITMQ_TLS_PORT (management API); fails when the API does not answer, which is no verdict.
+_rabbitmq_tls_listener() {
+    python3 - "$HUB_MANAGEMENT_URL/api/overview" "$HUB_RABBITMQ_TLS_PORT" <<'PY' 2>/dev/null
+import base64, json, sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+with opener.open(req, timeout=3) as resp:
+    listeners = json.load(resp).get("listeners", [])
+print("yes" if any(l.get("protocol") == "amqp/ssl" and int(l.get("port", 0)) == int(sys.argv[2]) for l in listeners) else "no")
+PY
+}
+
+_rabbitmq_tls_listening() { [ "$(_rabbitmq_tls_listener)" = yes ]; }
+
+# _rabbitmq_tls_conf_newer: print yes when the TLS drop-in was written after the running node booted (it
+# reads its config only at boot: a changed drop-in, e.g. new TLS versions, needs one restart), else no.
+_rabbitmq_tls_conf_newer() {
+    python3 - "$HUB_MANAGEMENT_URL/api/nodes" "$HUB_RABBITMQ_TLS_CONF" <<'PY' 2>/dev/null
+import base64, json, os, sys, time, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+with opener.open(req, timeout=3) as resp:
+    nodes = json.load(resp)
+uptime = max((n.get("uptime") or 0) for n in nodes) / 1000.0
+booted = time.time() - uptime
+print("yes" if uptime > 0 and os.path.getmtime(sys.argv[2]) > booted + 1 else "no")
+PY
+}
+
+# _rabbitmq_restart_if_needed: restart the running node when its open-file limit is under
+# HUB_RABBITMQ_MIN_FDS, or when the hub's TLS drop-in exists but the node has no listener on
+# HUB_RABBITMQ_TLS_PORT (it read its config before the drop-in was written). Both are read only at boot,
+# and one restart covers both: other users of the broker see one interruption, never two.
+_rabbitmq_restart_if_needed() {
+    local total reasons=()
+    if total=$(_rabbitmq_fd_total); then
+        if [ "${total:-0}" -eq 0 ]; then  # just booted: the node reports its limits a few seconds later
+            _wait_for 30 _rabbitmq_fd_reported && total=$(_rabbitmq_fd_total) || total=0
+        fi
+        if [ "${total:-0}" -gt 0 ] && [ "$total" -lt "$HUB_RABBITMQ_MIN_FDS" ]; then
+            reasons+=("open-file limit is $total (< $HUB_RABBITMQ_MIN_FDS; quorum queues hold ~5 files each)")
+        fi
+    fi
+    if [ -f "$HUB_RABBITMQ_TLS_CONF" ] && [ "$(_rabbitmq_tls_listener)" = no ]; then
+        reasons+=("no TLS listener on 127.0.0.1:$HUB_RABBITMQ_TLS_PORT yet ($HUB_RABBITMQ_TLS_CONF)")
+    elif [ -f "$HUB_RABBITMQ_TLS_CONF" ] && [ "$(_rabbitmq_tls_conf_newer)" = yes ]; then
+        reasons+=("$HUB_RABBITMQ_TLS_CONF changed since the node booted")
+    fi
+    [ ${#reasons[@]} -gt 0 ] || return 0
+    _need_root "restarting RabbitMQ"
+    _log "rabbitmq: restarting it: $(_join "${reasons[@]}")"
+    _quiet rabbitmqctl-stop _as_root rabbitmqctl -q stop || _die "rabbitmqctl stop failed; $(_rabbitmq_logs_hint)"
+    _rabbitmq_start_detached >/dev/null 2>&1 || true
+    _wait_for 60 _tcp_open 127.0.0.1 5672 && _wait_for 60 _rabbitmq_api_ready require-hash ||
+        _die "RabbitMQ did not come back within 60 s after the restart; $(_rabbitmq_logs_hint)"
+    if [ -f "$HUB_RABBITMQ_TLS_CONF" ] && ! _wait_for 30 _rabbitmq_tls_listening; then
+        _die "RabbitMQ restarted without a TLS listener on 127.0.0.1:$HUB_RABBITMQ_TLS_PORT ($HUB_RABBITMQ_TLS_CONF); $(_rabbitmq_logs_hint)"
+    fi
+    _wait_for 30 _rabbitmq_fd_reported || true
+    total=$(_rabbitmq_fd_total) || true
+    _log "rabbitmq: restarted; open-file limit now ${total:-unknown}"
+}
+
+# ensure_rabbitmq: install if missing, make the TLS certificates and listener config if missing, start
+# if not running, wait for AMQP on 127.0.0.1:5672, enable the management and consistent-hash plugins,
+# wait for the management API, and restart the node once if it lacks the open-file limit or the TLS
+# listener on 127.0.0.1:5671.
 ensure_rabbitmq() {
-    local did=()
+    local did=() installed=0
     local PATH="$PATH:/usr/sbin:/sbin"
     if ! command -v rabbitmq-server >/dev/null 2>&1; then
         _apt_install rabbitmq-server
         did+=("installed")
+        installed=1
     fi
+    # Before any start, so that a node started below boots with the TLS listener.
+    _rabbitmq_tls_setup
+    [ -z "$_HUB_RABBITMQ_TLS_DID" ] || did+=("$_HUB_RABBITMQ_TLS_DID")
     # Fast path (no Erlang CLI, which costs seconds): AMQP port open and management API up with the
     # consistent-hash exchange type registered means everything below is already done.
-    if [ ${#did[@]} -eq 0 ] && _tcp_open 127.0.0.1 5672 && _rabbitmq_api_ready require-hash; then
-        _log "rabbitmq: already running (amqp 127.0.0.1:5672, management + consistent-hash plugins up)"
-        _rabbitmq_raise_fd_limit
+    if [ "$installed" -eq 0 ] && _tcp_open 127.0.0.1 5672 && _rabbitmq_api_ready require-hash; then
+        _log "rabbitmq: already running (amqp 127.0.0.1:5672, management + consistent-hash plugins up)${_HUB_RABBITMQ_TLS_DID:+; $_HUB_RABBITMQ_TLS_DID}"
+        _rabbitmq_restart_if_needed
         return 0
     fi
     # Debian's rabbitmq-* wrappers only run as root or as the rabbitmq user.
@@ -250,7 +416,7 @@ ensure_rabbitmq() {
         _wait_for 60 _rabbitmq_api_ready require-hash ||
             _die "RabbitMQ management API $HUB_MANAGEMENT_URL/api/overview (guest:guest) not ready with x-consistent-hash within 60 s; $(_rabbitmq_logs_hint)"
     fi
-    _rabbitmq_raise_fd_limit
+    _rabbitmq_restart_if_needed
     [ ${#did[@]} -gt 0 ] || did=("already running")
     _log "rabbitmq: $(_join "${did[@]}"); amqp 127.0.0.1:5672 and management API ready"
 }
@@ -335,15 +501,21 @@ the tests expect trust auth on loopback (pg_hba.conf: 'host all all 127.0.0.1/32
     _log "postgres: $(_join "${did[@]}"); accepting connections on 127.0.0.1:5432 (database test)"
 }
 
-# --- Chromium (placeholder) -----------------------------------------------------------------------
+# --- Chromium and promtool (test tools) ----------------------------------------------------------
 
-# ensure_chromium: placeholder for browser-driven tests; NOT called by any script yet. When such a
-# test lands, call it from scripts/test (see the commented line there).
+# ensure_chromium: Debian's chromium for the browser-driven console tests (tests/test_console_browser.py,
+# Playwright with executable_path=/usr/bin/chromium: no browser is ever downloaded), and promtool (Debian's
+# prometheus package) for the alert-rule tests. Playwright's Python package comes with .[dev] (ensure_venv).
 ensure_chromium() {
-    if [ -x /usr/bin/chromium ]; then
-        _log "chromium: already installed (/usr/bin/chromium)"
-    else
-        _apt_install chromium
-        _log "chromium: installed (/usr/bin/chromium)"
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+    if [ "${#missing[@]}" -eq 0 ]; then
+        _log "chromium, promtool: already installed (/usr/bin/chromium, $(command -v promtool))"
+        return
     fi
+    _apt_install "${missing[@]}"
+    [ -x /usr/bin/chromium ] || _die "chromium was installed but /usr/bin/chromium is missing"
+    command -v promtool >/dev/null 2>&1 || _die "prometheus was installed but promtool is missing"
+    _log "chromium, promtool: installed ($(_join "${missing[@]}"))"
 }

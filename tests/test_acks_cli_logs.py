@@ -16,7 +16,7 @@ import pytest
 from hub import topology as t
 from hub.store import Store
 from hub.testing import HubUnderTest
-from tests.conftest import EXAMPLES, example
+from tests.conftest import EXAMPLES, canonical_registry, example
 
 pytestmark = pytest.mark.broker
 
@@ -29,7 +29,7 @@ def hub_cli(hut: HubUnderTest, *args: str, timeout: float = 60) -> subprocess.Co
 
 @pytest.fixture(scope="module")
 def small_acks(broker: None, tmp_path_factory: pytest.TempPathFactory, secrets_file: Path) -> Iterator[HubUnderTest]:
-    hut = HubUnderTest(tmp_path_factory.mktemp("acks"), secrets_file=secrets_file,
+    hut = HubUnderTest(tmp_path_factory.mktemp("acks"), secrets_file=secrets_file, partners=canonical_registry(),
                        settings={"acks": {"max_length": 5}})
     try:
         hut.provision()
@@ -102,7 +102,7 @@ def test_cli_send_inbox_and_partners(hub: HubUnderTest) -> None:
     got = [d for d in json.loads(inbox.stdout) if d["correlation_id"] == mid]
     assert len(got) == 1 and got[0]["type"] == "manifest.sea" and got[0]["headers"]["x-contract"] == "1"
     listing = json.loads(hub_cli(hub, "partners", "list", "--json").stdout)
-    assert {p["id"] for p in listing} >= {"kra-icms", "msc-ke", "kebs"} and len(listing) == 20
+    assert {p["id"] for p in listing} >= {"kra-icms", "msc-ke", "kebs"} and len(listing) == 21
     icms = next(p for p in listing if p["id"] == "kra-icms")
     assert (icms["transport"], icms["inbox_depth"], icms["drain_rate"], icms["max_attempts"]) == ("amqp", 10000,
                                                                                                  None, 10)

@@ -34,7 +34,7 @@ def edit(path: Path, fn) -> None:  # type: ignore[no-untyped-def]
 
 def test_example_config_loads(cfg_dir: Path) -> None:
     cfg = load_config(cfg_dir, env={})
-    assert len(cfg.partners) == 20
+    assert len(cfg.partners) == 21
     assert cfg.partner("kra-icms") is not None
     assert set(cfg.access) >= {"manifest.sea", "customs.release", "permit.status"}
 
@@ -98,7 +98,7 @@ def test_admin_password_not_in_repr(cfg_dir: Path) -> None:
 def test_config_check_command_reports_all(cfg_dir: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(app, ["--config", str(cfg_dir), "config", "check"])
-    assert ok.exit_code == 0 and "20 partners" in ok.output
+    assert ok.exit_code == 0 and "21 partners" in ok.output
     edit(cfg_dir / "hub.yaml", lambda d: d.update({"typo": 1}))
     edit(cfg_dir / "routes.yaml", lambda d: d["routes"].update({"nope.type": {"to": ["KT"]}}))
     bad = runner.invoke(app, ["--config", str(cfg_dir), "config", "check"])

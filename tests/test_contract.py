@@ -27,11 +27,11 @@ PROFILES: dict[str, set[str]] = {
     "kra-icms": {"CUS"}, "kentrade": {"KT"}, "kpa": {"KPA"}, "msc-ke": {"SHA"}, "maersk-ke": {"SHA"},
     "kebs": {"PGA"}, "kephis": {"PGA"}, "pcpb": {"PGA"}, "kma": {"NPA"}, "mfano-clearing": {"CA"},
     "mfano-imports": {"EXIM"}, "mfano-bank": {"BNK"}, "mfano-insurance": {"INS"}, "pwani-cfs": {"CFS"},
-    "mfano-consol": {"CON"}, "mfano-gha": {"GHA"}, "mfano-eseal": {"ESV"}, "mfano-surveyor": {"MS"},
-    "ira": {"IRA"}, "treasury": {"NT"},
+    "mfano-consol": {"CON"}, "mfano-gha": {"GHA"}, "mfano-eseal": {"ESV"}, "mfano-seals": {"ESV"},
+    "mfano-surveyor": {"MS"}, "ira": {"IRA"}, "treasury": {"NT"},
 }  # fmt: skip
 FORMAT_JSON = {"kentrade", "maersk-ke", "kebs", "pcpb", "kma", "mfano-clearing", "mfano-imports",
-               "mfano-bank", "mfano-insurance", "mfano-gha", "mfano-eseal", "mfano-surveyor", "ira",
+               "mfano-bank", "mfano-insurance", "mfano-gha", "mfano-eseal", "mfano-seals", "mfano-surveyor", "ira",
                "treasury"}  # fmt: skip
 # identifiers by which messages name partners, as in the registry
 NAMED_BY: dict[tuple[str, str], str] = {
@@ -45,6 +45,7 @@ NAMED_BY: dict[tuple[str, str], str] = {
     ("kra_pin", "P051234569C"): "mfano-insurance", ("cfs", "PWANICFS"): "pwani-cfs",
     ("kra_pin", "P051234570D"): "pwani-cfs", ("kra_pin", "P051234571E"): "mfano-consol",
     ("kra_pin", "P051234572F"): "mfano-gha", ("kra_pin", "P051234573G"): "mfano-eseal",
+    ("kra_pin", "P051234575J"): "mfano-seals",
     ("kra_pin", "P051234574H"): "mfano-surveyor", ("agency", "IRA"): "ira", ("agency", "NT"): "treasury",
 }  # fmt: skip
 async def _ignore(_msg: object) -> None:

@@ -5,9 +5,9 @@ KRA announced on Friday 6 February 2026 that iCMS would be down from Saturday 7 
 injectable clock (hub.clock: ``HUB_CLOCK_FILE``): the test writes "now" into a file.
 
 1. 6 Feb 18:00 EAT: ``hub windows add kra-icms "2026-02-07 18:00" "2026-02-09 06:00"``: recorded with
-   ``short_notice`` (24 h < 48 h); the ``maintenance.notice`` (SCHEDULED) reaches exactly the 16 partners
+   ``short_notice`` (24 h < 48 h); the ``maintenance.notice`` (SCHEDULED) reaches exactly the 17 partners
    listed below (ACCESS.md ``aff``: a route to or from iCMS) and nobody else.
-2. 7 Feb 18:00: the window starts; the REMINDER reaches the same 16.
+2. 7 Feb 18:00: the window starts; the REMINDER reaches the same 17.
 3. During the window the RECTS e-seal vendor reports 5,000 e-seal positions over 500 sealed consignments
    in transit (10 each; e-seal events go to customs alone). Every one is acknowledged ``accepted`` with
    ``held_until`` = the window's end; iCMS's inbox stays empty; ``hub status`` shows iCMS in ``window``
@@ -56,7 +56,7 @@ END = datetime(2026, 2, 9, 6, 0, tzinfo=EAT)
 # partner with a route to or from iCMS; the surveyor, IRA and the Treasury have none, iCMS is the target.
 NOTIFIED = {"kentrade", "kpa", "msc-ke", "maersk-ke", "kebs", "kephis", "pcpb", "kma", "mfano-clearing",
             "mfano-imports", "mfano-bank", "mfano-insurance", "pwani-cfs", "mfano-consol", "mfano-gha",
-            "mfano-eseal"}
+            "mfano-eseal", "mfano-seals"}
 NOT_NOTIFIED = {"kra-icms", "mfano-surveyor", "ira", "treasury"}
 
 
@@ -145,7 +145,7 @@ async def test_36_hour_icms_window_announced_a_day_ahead(feb_hub: HubUnderTest) 
     seq_of = {mid: seq for _ucr, seq, mid, _b in docs}
     await asyncio.to_thread(hut.start)
 
-    # 1. the window is announced a day ahead: recorded, flagged short notice, notice to exactly the 16
+    # 1. the window is announced a day ahead: recorded, flagged short notice, notice to exactly the 17
     r = await asyncio.to_thread(hut.cli, "windows", "add", ICMS, "2026-02-07 18:00", "2026-02-09 06:00",
                                 "--reason", "iCMS upgrade", "--json")
     assert r.returncode == 0, r.stderr

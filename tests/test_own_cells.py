@@ -163,6 +163,10 @@ LIFE: list[Step] = [
     Step("manifest.air", "mfano-gha", "kq117-ams-nbo-70651234562.json",
          names=fs("mfano-gha", "mfano-imports", "pwani-cfs"),
          expected=fs("kra-icms", "kentrade", "kebs", "kephis", "pcpb", "kma", "pwani-cfs"), ucr=AIR_UCR),
+    # eseal.event (a transit container's seal, reported by its vendor): "all (SLA)" for CUS, no own cell:
+    # KRA's monitoring centre only, nobody else.
+    Step("eseal.event", "mfano-eseal", "rects-position-msmu5301127-mariakani.json",
+         names=fs("mfano-eseal"), expected=fs("kra-icms"), ucr="26KEP0512345670000415"),
 ]  # fmt: skip
 
 # Discrepancies between the hub and ACCESS.md found by this module: step id -> the precise discrepancy.
@@ -187,7 +191,8 @@ def test_the_hand_table_follows_access_md_and_the_messages() -> None:
     assert {s.msg_type for s in LIFE} == {
         "customs.release", "manifest.sea", "manifest.air", "arrival.iar", "bayplan", "idf", "ucr.issued",
         "customs.entry", "duty.assessment", "permit.application", "permit.status", "payment.confirmation",
-        "delivery.order", "insurance.certificate", "gate.event"}  # every type with an own cell
+        "delivery.order", "insurance.certificate", "gate.event",  # every type with an own cell
+        "eseal.event"}  # and the one other type partners send (consignment.status.request is answered, not routed)
     assert set().union(*(s.names for s in LIFE if s.ucr == UCR)) == PARTIES | {"kra-icms"}  # + customs office
     for i, step in enumerate(LIFE):
         body = Catalogue().decode(step.data(), "application/json", step.msg_type)

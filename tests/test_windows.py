@@ -70,11 +70,11 @@ def test_affected_partners_of_an_icms_window_written_by_hand() -> None:
     # iCMS sends customs.release and duty.assessment (to KT, PGA, NPA all; CA, EXIM, KPA, CFS own) and
     # receives, as CUS, what the registry's senders send: manifests (shipping lines, consolidator), air
     # manifests (ground handler), IARs and bayplans, IDFs (KenTrade, agent, importer), entries (agent),
-    # payment confirmations (bank), insurance certificates (insurer), e-seal events, gate events (KPA,
+    # payment confirmations (bank), insurance certificates (insurer), e-seal events (two vendors), gate events (KPA,
     # CFS) and the agent's NCTS declarations. Only the surveyor, IRA and Treasury have no route with it.
     expected = {"kentrade", "kpa", "msc-ke", "maersk-ke", "kebs", "kephis", "pcpb", "kma", "mfano-clearing",
                 "mfano-imports", "mfano-bank", "mfano-insurance", "pwani-cfs", "mfano-consol", "mfano-gha",
-                "mfano-eseal"}
+                "mfano-eseal", "mfano-seals"}
     assert affected_partners("kra-icms", CFG) == expected
     # a marine surveyor receives insurance certificates, so it is affected by the insurer's window only
     assert affected_partners("mfano-surveyor", CFG) == {"mfano-insurance"}

@@ -6,6 +6,11 @@ permission on the queue) to hold deliveries over the agreed depth and to open th
 whose inbox has had messages and no consumer for ``idle_consumer_timeout``; send due maintenance notices
 (hub.delivery.notices). Every ``SNAPSHOT_EVERY`` seconds: write what this hub sees per partner to the store
 for ``hub status``, and update the Prometheus gauges with the same figures.
+
+Registry statuses and the operators' decisions on held deliveries (hub.registry) are read every round too:
+a new decision resumes a paused partner and orders a drain of each of its lanes with stored deliveries, so
+that running hubs apply it within seconds; a paused partner is also resumed when a delivery it holds for
+its status may have reached ``delivery.suspended_hold_hours``, and pauses again once nothing moves.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import aio_pika
 
-from hub import logs, metrics, registry
+from hub import credentials, logs, metrics, registry
 from hub import topology as t
 from hub.config import PartnerStatus
+from hub.delivery.gate import StatusHold
 from hub.delivery.notices import send_due_notices
 from hub.delivery.records import DEAD, Snapshot, WindowRow
 from hub.delivery.status import PartnerView, partner_view
@@ -44,6 +50,8 @@ class Monitor:
         self._last: dict[str, tuple[float, int, int]] = {}  # partner -> (when, delivered, held) at a snapshot
         self._capacity: dict[str, float] = {}  # transport kind -> best deliveries/s seen in all
         self.views: dict[str, PartnerView] = {}
+        # expired broker credentials revoked at start and once a minute, in a task of its own (hub.credentials)
+        self._credentials = credentials.Sweeper(service.config, service.records.store)
 
     async def run(self) -> None:
         interval = self.service.settings.monitor_interval
@@ -65,8 +73,10 @@ class Monitor:
             self._apply_windows(windows, now)
         try:
             self._apply_registry(await asyncio.to_thread(registry.statuses, s.records.store))
+            await self._apply_holds(await asyncio.to_thread(registry.holds, s.records.store))
         except StoreUnavailable as exc:
             self._store_down("registry", exc)
+        self._credentials.due()
         for rt in s.runtimes.values():
             if rt.partner.transport.kind == "amqp":
                 await self._poll_inbox(rt)
@@ -81,8 +91,11 @@ class Monitor:
                 gate.held_since = None
             if gate.paused and not gate.pausable():
                 await s.resume(rt)
+            elif gate.paused and gate.status_work_due(now):  # a status hold may have ended, or a release go
+                await s.resume(rt)
+                gate.work_until = mono_now + s.work_span
             elif (not gate.paused and gate.pausable() and gate.held_since is not None
-                  and mono_now - gate.held_since >= s.settings.pause_after):
+                  and mono_now - gate.held_since >= s.settings.pause_after and not gate.working(mono_now)):
                 await s.pause(rt)
         mono = time.monotonic()
         try:
@@ -115,6 +128,40 @@ class Monitor:
             if rt.gate.status_reason != "no_secret":
                 rt.gate.status_reason = None if status is PartnerStatus.ACTIVE else status.value
             rt.gate.notify()
+
+    async def _apply_holds(self, holds: dict[str, registry.Hold]) -> None:
+        """Since when a suspended or deregistered partner's status holds its deliveries, and the operator's
+        latest decision on them (hub.registry.holds). A decision this process has not applied yet resumes the
+        partner if it is paused and orders a drain of each of its lanes with stored deliveries (a cancel
+        reaches those parked behind a dead letter that way)."""
+        s = self.service
+        for pid, rt in s.runtimes.items():
+            status = rt.partner.status
+            if status is PartnerStatus.ACTIVE:
+                rt.gate.status_hold = None
+                continue
+            h = holds.get(pid) or registry.Hold(None)
+            hold = StatusHold(status.value, h.since, s.hold_limit, h.decision, h.decision_at)
+            old = rt.gate.status_hold
+            if hold == old:
+                continue
+            rt.gate.status_hold = hold
+            rt.gate.notify()
+            if hold.decision is None or hold.decision_at is None or (
+                    old is not None and (old.decision, old.decision_at) == (hold.decision, hold.decision_at)):
+                continue
+            log.info("operator's decision on held deliveries applied", partner=pid, decision=hold.decision,
+                     recorded_at=hold.decision_at.isoformat())
+            try:
+                rt.gate.work_until = time.monotonic() + s.work_span
+                if rt.gate.paused:
+                    await s.resume(rt)
+                for lane, k in await asyncio.to_thread(s.records.waiting_lanes, pid):
+                    if k < s.settings.partitions:
+                        await s.order_drain(pid, lane, k)
+            except BaseException:
+                rt.gate.status_hold = old  # applied again next round (or next session)
+                raise
 
     def _apply_windows(self, windows: list[WindowRow], now: datetime) -> None:
         ends: dict[str, datetime] = {}

@@ -8,13 +8,15 @@ whether or not a hub runs: a drain order waits in its queue until one does.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
 
 from hub import topology as t
+from hub.broker import connect as broker_connect
 from hub.client import broker_url
 from hub.clock import Clock
 from hub.config import HubConfig, PartnerStatus
@@ -32,7 +34,7 @@ async def order_drains(config: HubConfig, password: str, lanes: list[tuple[str, 
         return
     b = config.settings.broker
     try:
-        conn = await aio_pika.connect(broker_url(b.url, b.vhost, b.user, password), timeout=10)
+        conn = await broker_connect(broker_url(b.url, b.vhost, b.user, password), b, timeout=10)
     except (aio_pika.exceptions.AMQPError, OSError) as exc:
         raise BrokerUnavailable(f"cannot reach the broker to queue drain orders: {type(exc).__name__}") from exc
     try:
@@ -104,18 +106,27 @@ class QueueFigures:
     inbox_consumers: int | None
 
 
-def queue_figures(config: HubConfig) -> dict[str, QueueFigures] | None:
-    """From the management API (admin credentials), or None if it cannot be reached."""
+def _queues(config: HubConfig, columns: str) -> list[dict[str, Any]] | None:
+    """The vhost's queues with these columns, from the management API (admin credentials; figures lag up to
+    its 5-second interval), or None if it cannot be reached."""
     from hub.errors import ProvisionError
     from hub.provision import management_for
 
     try:
         mgmt = management_for(config)
         try:
-            queues = mgmt.get(f"/queues/{mgmt.v}?columns=name,messages,consumers")
+            queues: list[dict[str, Any]] = mgmt.get(f"/queues/{mgmt.v}?columns={columns}")
         finally:
             mgmt.close()
     except ProvisionError:
+        return None
+    return queues
+
+
+def queue_figures(config: HubConfig) -> dict[str, QueueFigures] | None:
+    """From the management API (admin credentials), or None if it cannot be reached."""
+    queues = _queues(config, "name,messages,consumers")
+    if queues is None:
         return None
     by_name = {q["name"]: q for q in queues}
     out: dict[str, QueueFigures] = {}
@@ -170,3 +181,165 @@ def status(config: HubConfig, records: DeliveryRecords, clock: Clock) -> tuple[l
                                   observed_rate=sum(rates) if rates else None, window_until=until, now=now,
                                   fallback_rate=best.get(p.transport.kind)))
     return views, sorted({s.process for s in fresh})
+
+
+# ------------------------------------------------------------------ held for a partner's registry status
+# (hub partners held | pending | settle)
+
+
+def partition_counts(config: HubConfig, partner_id: str) -> dict[int, int] | None:
+    """Messages in each of the partner's ``hub.out`` queues (ready + taken but unacknowledged, drain orders
+    included) from the management API (admin credentials; figures lag up to its 5-second interval), or None
+    if it cannot be reached. Which consignments they belong to cannot be known without consuming them."""
+    queues = _queues(config, "name,messages")
+    if queues is None:
+        return None
+    by_name = {q["name"]: int(q.get("messages", 0) or 0) for q in queues}
+    return {k: by_name.get(t.out_queue(partner_id, k), 0) for k in range(config.settings.delivery.partitions)}
+
+
+def held_report(config: HubConfig, records: DeliveryRecords, partner_id: str, now: datetime) -> dict[str, Any]:
+    """What the hub holds for a partner, from every source there is, each counted for what it is: the store's
+    deliveries per consignment lane (exact), the ``hub.out`` queues per partition (management API), the
+    running hubs' last snapshots (what they took from the queues and the oldest queued time they saw), the
+    dead letters. Also when its status hold ends deliveries, and the operator's latest decision."""
+    from hub import registry
+
+    partner = config.partner(partner_id)
+    assert partner is not None
+    status = registry.statuses(records.store).get(partner_id, partner.status)
+    hold = registry.holds(records.store).get(partner_id)
+    since = hold.since if hold is not None and status is not PartnerStatus.ACTIVE else None
+    limit = config.settings.delivery.suspended_hold_hours
+    lanes = records.held_by_lane(partner_id)
+    dead = len(records.dead_letters(partner_id))
+    counts = partition_counts(config, partner_id)
+    wall = datetime.now(UTC)
+    mine = [s for s in records.snapshots()
+            if s.partner == partner_id and (wall - s.updated_at).total_seconds() <= FRESH]
+    oldest = [x.oldest_queued_at for x in lanes if x.oldest_queued_at] + [s.oldest_at for s in mine if s.oldest_at]
+    decision = None
+    if status is not PartnerStatus.ACTIVE and hold is not None and hold.decision and hold.decision_at:
+        decision = {"decision": hold.decision, "recorded_at": hold.decision_at.isoformat()}
+    return {
+        "partner": partner_id, "status": status.value, "status_since": since.isoformat() if since else None,
+        "hold_limit_hours": limit,
+        "dead_letter_from": (since + timedelta(hours=limit)).isoformat() if since else None,
+        "decision": decision,
+        "store": {
+            "deliveries": sum(x.retry + x.parked for x in lanes),
+            "lanes": [{"lane": x.lane, "partition": x.partition, "state": x.state, "retry": x.retry,
+                       "parked": x.parked,
+                       "oldest_queued_at": x.oldest_queued_at.isoformat() if x.oldest_queued_at else None}
+                      for x in lanes]},
+        "queues": None if counts is None else {"messages": sum(counts.values()),
+                                               "partitions": {str(k): n for k, n in counts.items()}},
+        "running_hubs": None if not mine else {
+            "processes": sorted(s.process for s in mine), "queued": max(s.queued for s in mine),
+            "taken": sum(s.in_memory for s in mine), "reasons": sorted({r for s in mine for r in s.reasons})},
+        "oldest_queued_at": min(oldest).isoformat() if oldest else None,
+        "dead_letters": dead,
+        "now": now.isoformat(),
+    }
+
+
+def pending_report(config: HubConfig, records: DeliveryRecords, partner_id: str, now: datetime) -> dict[str, Any]:
+    """A partner's pending transactions (regulation 15(3)(b)): the messages it sent that wait for correlation
+    (parked, not yet routed to anyone), the deliveries held for it, its dead letters."""
+    from hub.store import PARKED
+
+    parked = records.store.parked_from(partner_id, (PARKED,))
+    return {
+        "parked": [{"id": r.id, "message_id": r.message_id, "type": r.msg_type, "reason": r.reason, "ucr": r.ucr,
+                    "parked_at": r.parked_at.isoformat(), "expires_at": r.expires_at.isoformat()} for r in parked],
+        "held": held_report(config, records, partner_id, now),
+        "dead_letters": [dead_letter_dict(d) for d in records.dead_letters(partner_id)],
+    }
+
+
+@dataclass(frozen=True)
+class Settled:
+    decision: str  # reject | cancel | complete
+    parked: int  # messages it sent that waited for correlation
+    settled: int  # of which rejected, cancelled or routed now
+    deliveries: int  # complete: deliveries queued for their recipients
+
+
+async def settle_parked(config: HubConfig, store: Any, password: str, clock: Clock, partner_id: str,
+                        decision: str) -> Settled:
+    """Regulation 15(3)(b) for the messages a deregistered partner sent that wait for correlation.
+
+    Done here, at once, with the pipeline's own code (hub.pipeline) on a connection of this command, so
+    that acknowledgements, deliveries, the store's rows and the audit trail are what a running hub would
+    make of them; a running hub needs to do nothing (its next sweep sees them closed).
+
+    - ``reject``: each gets a ``rejected`` acknowledgement with ``PARTNER_DEREGISTERED`` and is closed
+      ``rejected``; delivered to nobody.
+    - ``cancel``: closed ``cancelled``, no acknowledgement (hub.ack/1 has no such status); delivered to nobody.
+    - ``complete``: routed now, with the parties known now (those the message names and those recorded for
+      its consignment: the pipeline's release with the type counted as naming its own parties), acknowledged
+      ``accepted`` and closed ``released``. A recipient whose ``own`` cell needs it to be a party and who is
+      not known as one gets nothing, as routing always does. One that no longer decodes stays parked.
+
+    Acknowledgements and deliveries are published (with confirms) before the rows are committed: a failure
+    in between leaves them parked, and running the command again sends the same message ids again.
+    """
+    from hub.acks import AckStatus
+    from hub.errors import ErrorDetail
+    from hub.pipeline import BatchResult, Pipeline, _stored_prep
+    from hub.store import CANCELLED, PARKED, REJECTED
+
+    rows = store.parked_from(partner_id, (PARKED,))
+    if not rows:
+        return Settled(decision, 0, 0, 0)
+    pipeline = Pipeline(config, store, password, clock=clock)
+    pipeline.stop()  # a store failure raises here instead of being retried for ever (this is a command)
+    await pipeline._refresh_registry()
+    b = config.settings.broker
+    try:
+        conn = await broker_connect(broker_url(b.url, b.vhost, b.user, password), b, timeout=10)
+    except (aio_pika.exceptions.AMQPError, OSError) as exc:
+        raise BrokerUnavailable(f"cannot reach the broker: {type(exc).__name__}") from exc
+    try:
+        ch = await conn.channel(publisher_confirms=True, on_return_raises=True)
+        if decision == "complete":
+            pipeline.party_sources = pipeline.party_sources | {r.msg_type for r in rows}
+            pipeline.parked_waiting = 0  # nothing else of the store's parked messages is this command's business
+            released = await pipeline._release(ch, rows)
+            ids = [x.message_id for x in rows if x.id in released]
+            queued = sum(len(json.loads(r)) for r in await asyncio.to_thread(_recipients, store, partner_id, ids))
+            return Settled(decision, len(rows), len(released), queued)
+        result = BatchResult()
+        now = clock.now()
+        for row in rows:
+            prep = _stored_prep(row)
+            if decision == "reject":
+                prep.rejection = [ErrorDetail(
+                    "PARTNER_DEREGISTERED",
+                    "you are deregistered (regulation 15); this message was held for correlation and the Agency "
+                    "decided to reject it (regulation 15(3)(b)): it was delivered to nobody")]
+                pipeline._ack(prep, AckStatus.REJECTED, now, result, prep.rejection)
+                result.outcomes.append((prep, "rejected"))
+                result.closed.append((prep, row.id, REJECTED))
+            else:
+                result.outcomes.append((prep, "cancelled"))
+                result.closed.append((prep, row.id, CANCELLED))
+        _failed, audit, _observed = await pipeline._publish_and_commit(ch, result)
+        if audit.head is not None:
+            await asyncio.to_thread(pipeline.audit_head.advance, audit.head, audit.first_seq)
+        return Settled(decision, len(rows), len(rows), 0)
+    finally:
+        await conn.close()
+
+
+def _recipients(store: Any, sender: str, message_ids: list[str]) -> list[str]:
+    """The ``recipients`` column (JSON) of these accepted messages."""
+    import sqlalchemy as sa
+
+    from hub.store import inbound
+
+    if not message_ids:
+        return []
+    with store._tx() as conn:
+        return [str(r) for (r,) in conn.execute(sa.select(inbound.c.recipients).where(
+            inbound.c.sender == sender, inbound.c.message_id.in_(message_ids)))]

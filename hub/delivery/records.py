@@ -176,6 +176,18 @@ class Snapshot:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class LaneHeld:
+    """One lane's stored deliveries that are not dead letters: its head being retried and those parked."""
+
+    lane: str
+    partition: int
+    state: str | None  # blocked | dead (a dead letter heads it) | None (a drain is finishing)
+    retry: int = 0
+    parked: int = 0
+    oldest_queued_at: datetime | None = None
+
+
 class DeliveryRecords:
     """Lanes, held deliveries, dead letters, windows and snapshots on the hub's store."""
 
@@ -337,6 +349,31 @@ class DeliveryRecords:
                 else:
                     conn.execute(lanes_t.delete().where(lanes_t.c.partner == partner, lanes_t.c.lane == lane))
         return len(rows), drain
+
+    def waiting_lanes(self, partner: str) -> list[tuple[str, int]]:
+        """(lane, partition) of the partner's lanes with stored deliveries that are not dead letters: the
+        lanes an operator's decision on its held deliveries (hub partners release-held ...) sends drains to."""
+        with self.store._tx() as conn:
+            rows = conn.execute(sa.select(held_t.c.lane, held_t.c.partition).distinct().where(
+                held_t.c.partner == partner, held_t.c.kind != DEAD))
+            return sorted((str(lane), int(k)) for lane, k in rows)
+
+    def held_by_lane(self, partner: str) -> list[LaneHeld]:
+        """The partner's stored deliveries that are not dead letters, per lane (hub partners held)."""
+        h = held_t.c
+        with self.store._tx() as conn:
+            states = {str(lane): str(state) for lane, state in conn.execute(
+                sa.select(lanes_t.c.lane, lanes_t.c.state).where(lanes_t.c.partner == partner))}
+            rows = conn.execute(sa.select(h.lane, h.partition, h.kind, sa.func.count(), sa.func.min(h.queued_at))
+                                .where(h.partner == partner, h.kind != DEAD)
+                                .group_by(h.lane, h.partition, h.kind)).all()
+        out: dict[str, LaneHeld] = {}
+        for lane, partition, kind, n, oldest in rows:
+            cur = out.get(lane) or LaneHeld(str(lane), int(partition), states.get(lane))
+            stamps = [t for t in (cur.oldest_queued_at, _utc(oldest)) if t is not None]
+            out[lane] = LaneHeld(cur.lane, cur.partition, cur.state, cur.retry + (n if kind == RETRY else 0),
+                                 cur.parked + (n if kind == PARKED else 0), min(stamps) if stamps else None)
+        return sorted(out.values(), key=lambda x: (x.oldest_queued_at or datetime.max.replace(tzinfo=UTC), x.lane))
 
     def blocked_lanes(self) -> list[tuple[str, str, int]]:
         """Lanes blocked (not dead): each needs a drain order in its partition queue to move again."""

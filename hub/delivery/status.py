@@ -85,3 +85,15 @@ def partner_view(
     oldest = max((now - oldest_at).total_seconds(), 0.0) if oldest_at is not None and held else None
     return PartnerView(partner.id, partner.transport.kind, state, tuple(reasons), inbox_depth, held, dead, oldest,
                        rate, eta, window_until)
+
+
+def duration(seconds: float | None) -> str:
+    """For people (``hub status``, the console): seconds under 2 minutes, minutes under 2 hours, then hours;
+    ``?`` when unknown."""
+    if seconds is None:
+        return "?"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"

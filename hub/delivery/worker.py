@@ -17,6 +17,15 @@ time, in queue order. Here each partition's messages are split into consignment 
    ``hub dlq replay`` turns dead letters back into heads and queues a drain order; ``purge`` deletes them
    and drains what was parked behind them.
 
+A suspended or deregistered recipient's deliveries wait at its gate (in hub.out, where the partner is
+paused after ``pause_after``) until its status hold ends them (hub.delivery.gate.StatusHold): one held
+past ``delivery.suspended_hold_hours`` is dead-lettered as in 3 (``PARTNER_SUSPENDED`` /
+``PARTNER_DEREGISTERED``, no attempt spent, the sender's ``delivery_failed``), its lane's later ones
+park behind it; an operator's release lets those queued before it through; a cancel (or a deregistered
+partner's settle-reject) dead-letters every held one, those parked in its lanes included. The monitor
+resumes a paused partner when a decision is recorded or a hold may have ended, and lets it pause again
+once the work is done.
+
 Every store change is committed before the message that caused it is acked, and every step can be
 repeated: a hub killed at any point redelivers (the partner sees a repeat with the same message_id), never
 loses, and never lets a lane's deliveries overtake each other. A drain order is acked only when its drain
@@ -31,11 +40,12 @@ import contextlib
 import os
 import random
 import socket
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aio_pika
@@ -47,11 +57,12 @@ from hub.acks import AckStatus, ack_document
 from hub.adapters.amqp_inbox import AmqpInboxTransport
 from hub.adapters.http_webhook import HttpWebhookTransport
 from hub.adapters.transport import OutboundDelivery, PermanentDeliveryError, TransientDeliveryError, Transport
+from hub.broker import connect as broker_connect
 from hub.catalogue import Catalogue
 from hub.clock import Clock
 from hub.codec import EDIFACT_CT
 from hub.config import HubConfig, Partner, PartnerStatus
-from hub.delivery.gate import Circuit, LaneYield, PartnerGate, RateLimit
+from hub.delivery.gate import Circuit, HoldEnded, LaneYield, PartnerGate, RateLimit, StatusHold
 from hub.delivery.monitor import Monitor
 from hub.delivery.records import BLOCKED, DEAD, DeliveryRecords, HeldDelivery
 from hub.errors import BrokerUnavailable, ErrorDetail, StoreUnavailable, TransientError
@@ -64,6 +75,7 @@ CONTROL = "x-hub-control"
 LANE = "x-hub-lane"
 DRAIN = "drain"
 DRAIN_CHUNK = 100  # stored deliveries loaded at a time by a drain
+WORK_MIN = 5.0  # seconds a partner resumed for its status hold's work stays unpaused at least (or pause_after)
 # what a partner's delivery carries of the hub.out message's headers (the contract's; not the hub's own
 # x-hub-* nor anything the broker adds, such as x-delivery-count)
 DELIVERY_HEADERS = ("x-contract", "x-source-partner", "x-ucr", "x-vessel-call")
@@ -127,6 +139,8 @@ class DeliveryService:
         self.password = password
         self.clock = clock
         self.settings = config.settings.delivery
+        self.hold_limit = timedelta(hours=self.settings.suspended_hold_hours)
+        self.work_span = max(self.settings.pause_after, WORK_MIN)
         self.catalogue = catalogue or Catalogue(config.schema_types)
         self.process = process_name()
         self.window_ends: dict[str, datetime] = {}  # partner -> end of its active window (acks' held_until)
@@ -142,6 +156,7 @@ class DeliveryService:
             gate = PartnerGate(p.id, circuit)
             if p.status is not PartnerStatus.ACTIVE:
                 gate.status_reason = p.status.value
+                gate.status_hold = StatusHold(p.status.value, None, self.hold_limit)  # the monitor adds the record's
             rt = Runtime(p, gate, RateLimit(p.drain_rate), p.max_attempts or self.settings.max_attempts)
             if p.transport.kind == "http":
                 from hub.provision import webhook_secret_name
@@ -180,7 +195,8 @@ class DeliveryService:
                 await rt.transport.aclose()
 
     async def _session(self, url: str) -> None:
-        conn = await aio_pika.connect(url, timeout=10, client_properties={"connection_name": "hub-delivery"})
+        conn = await broker_connect(url, self.config.settings.broker, timeout=10,
+                                    client_properties={"connection_name": "hub-delivery"})
         closed = asyncio.Event()
         conn.close_callbacks.add(lambda *_: closed.set())
         tasks: list[asyncio.Task[Any]] = []
@@ -334,6 +350,9 @@ class DeliveryService:
         """Stop taking the partner's deliveries while it stays held: a delivery kept unacknowledged for the
         broker's consumer_timeout (30 min by default) would close the channel, and with it every partner's
         deliveries in flight. Lanes waiting at the gate give theirs back (``LaneYield``)."""
+        # resumed when the first status hold of those given back ends (those waiting at the gate now; the rest
+        # of their queues were queued later), or that of a delivery queued from now on at the soonest
+        rt.gate.on_pause(self.clock.now() + self.hold_limit)
         rt.gate.paused = True
         rt.gate.notify()
         for queue, tag, _k in rt.consumers:
@@ -344,6 +363,7 @@ class DeliveryService:
 
     async def resume(self, rt: Runtime) -> None:
         rt.gate.paused = False
+        rt.gate.next_expiry, rt.gate.release_pending = None, False
         rt.given_back_oldest = None
         consumers = []
         for queue, _tag, k in rt.consumers:
@@ -366,6 +386,10 @@ class DeliveryService:
     async def _from_queue(self, rt: Runtime, lane: Lane, msg: AbstractIncomingMessage) -> None:
         held = _held(rt.partner.id, lane, msg)
         now = self.clock.now()
+        if lane.state == DEAD and (ended := rt.gate.decided(held.queued_at)) is not None:
+            held.reason, held.last_error = ended  # an operator cancelled what is held: this one too, in order
+            await self._dead(rt, lane, held)
+            return
         if lane.state is not None:  # blocked or dead: park behind the head
             await asyncio.to_thread(self.records.park, held, now)
             metrics.PARKED.labels(rt.partner.id).inc()
@@ -384,6 +408,8 @@ class DeliveryService:
         pid = rt.partner.id
         states = await asyncio.to_thread(self.records.lane_states, pid, [lane.key])
         lane.state = states.get(lane.key)
+        if lane.state == DEAD:
+            await self._dead_followers(rt, lane)
         while lane.state == BLOCKED:
             rows = await asyncio.to_thread(self.records.lane_rows, pid, lane.key, DRAIN_CHUNK)
             if not rows:
@@ -401,7 +427,23 @@ class DeliveryService:
                     await asyncio.to_thread(self.records.delivered, held.id)
                     continue
                 await self._dead(rt, lane, held)
+                await self._dead_followers(rt, lane)
                 break
+
+    async def _dead_followers(self, rt: Runtime, lane: Lane) -> None:
+        """A dead lane's parked deliveries that an operator's cancel (or settle-reject) decision covers become
+        dead letters too, in lane order, each with its sender's ``delivery_failed``; the first one it does not
+        cover (queued after it) and those behind it stay parked. Nothing happens without such a decision."""
+        if rt.gate.decided(None) is None:
+            return
+        for held in await asyncio.to_thread(self.records.lane_rows, rt.partner.id, lane.key):
+            if held.kind == DEAD:
+                continue
+            ended = rt.gate.decided(held.queued_at)
+            if ended is None:
+                return
+            held.reason, held.last_error = ended
+            await self._dead(rt, lane, held)
 
     async def _attempt(self, rt: Runtime, held: HeldDelivery, *, persisted: bool) -> str:
         """Send until delivered ("delivered"), dead ("dead") or, for a delivery not yet in the store, its
@@ -409,7 +451,11 @@ class DeliveryService:
         assert rt.transport is not None
         delivery = _outbound(held)
         while True:
-            probe = await rt.gate.wait()
+            try:
+                probe = await rt.gate.wait(queued_at=held.queued_at, now=self.clock.now)
+            except HoldEnded as exc:  # held for the recipient's registry status too long, or cancelled
+                held.reason, held.last_error = exc.reason, exc.detail
+                return "dead"
             if not self._reserve(rt):
                 continue  # the inbox reached its agreed depth while this one waited
             try:
@@ -444,6 +490,8 @@ class DeliveryService:
             rt.delivered += 1
             if rt.partner.transport.kind == "amqp":
                 rt.sent_since_poll += 1
+            if rt.gate.status_reason:  # an operator released it: keep the partner unpaused while they go
+                rt.gate.work_until = time.monotonic() + self.work_span
             return "delivered"
 
     @staticmethod
@@ -465,6 +513,8 @@ class DeliveryService:
         await self._delivery_failed(held)
         await asyncio.to_thread(self.records.dead_head, held, self.clock.now())
         lane.state = DEAD
+        if rt.gate.status_applies():  # ended by its status hold: keep the partner unpaused while others end
+            rt.gate.work_until = time.monotonic() + self.work_span
         metrics.DEAD_LETTERED.labels(rt.partner.id, held.reason or "-").inc()
         log.error("delivery dead-lettered", partner=rt.partner.id, message_id=held.message_id,
                   type=held.msg_type, sender=held.sender, attempts=held.attempts, reason=held.reason,
