@@ -15,7 +15,7 @@ from hub.config import Partner
 from hub.delivery.gate import CLOSED, HALF_OPEN, OPEN, Circuit, PartnerGate
 from hub.delivery.notices import due
 from hub.delivery.records import BLOCKED, DEAD, PARKED, RETRY, DeliveryRecords, HeldDelivery, WindowRow
-from hub.delivery.status import partner_view
+from hub.delivery.status import BusyRate, partner_view, rate_estimate
 from hub.delivery.worker import backoff
 from hub.store import Store
 
@@ -142,6 +142,62 @@ def test_drain_eta_is_backlog_over_rate_plus_the_rest_of_the_window() -> None:
     empty = partner_view(p, reasons=("circuit_open",), inbox_depth=0, held=0, dead=3, oldest_at=None,
                          observed_rate=None, window_until=None, now=NOW)
     assert empty.state == "circuit_open" and empty.drain_eta_seconds == 0 and empty.dead_letters == 3
+    ticking = partner_view(p, reasons=("window",), inbox_depth=0, held=500, dead=0, oldest_at=None,
+                           observed_rate=250.0, window_until=NOW + timedelta(seconds=60), now=NOW, window_end_delay=0.5)
+    assert ticking.drain_eta_seconds == pytest.approx(60 + 0.5 + 2)  # the hub starts at its first tick after it
+    after = partner_view(p, reasons=(), inbox_depth=0, held=500, dead=0, oldest_at=None, observed_rate=250.0,
+                         window_until=None, now=NOW, window_end_delay=0.5)
+    assert after.drain_eta_seconds == 2  # no window: nothing to wait for
+
+
+def test_busy_rate_counts_only_deliveries_made_while_the_consumers_were_full() -> None:
+    meter = BusyRate(100, sample=20, span=0.25)
+    # a flow bounded by ingest: 10 waiting, 1 delivery every 10 ms (100/s): no capacity measured
+    for i in range(500):
+        meter.delivered(10, i * 0.01)
+    assert meter.rate is None
+    # a backlog: 200 waiting, a delivery every 1 ms (1,000/s) for 0.3 s
+    start = 10.0
+    for i in range(300):
+        meter.delivered(200, start + i * 0.001)
+    assert meter.rate == pytest.approx(1000, rel=0.01)
+
+
+def test_busy_rate_needs_a_span_so_a_burst_of_confirms_is_not_a_rate() -> None:
+    meter = BusyRate(100, sample=20, span=0.25)
+    for i in range(100):  # 100 confirms back within 10 ms
+        meter.delivered(150, 1.0 + i * 0.0001)
+    assert meter.rate is None
+    for i in range(1, 300):  # then steady at 500/s: the burst is averaged into a 0.25 s measurement or more
+        meter.delivered(150, 1.01 + i * 0.002)
+    assert meter.rate is not None and 500 <= meter.rate < 1000
+
+
+def test_busy_rate_does_not_count_a_pause_or_the_time_below_full() -> None:
+    meter = BusyRate(100, sample=20, span=0.25)
+    for i in range(200):
+        meter.delivered(150, i * 0.002)  # 500/s
+    first = meter.rate
+    assert first == pytest.approx(500, rel=0.01)
+    meter.paused()  # a window: an hour without a delivery
+    meter.delivered(150, 3600.0)
+    for i in range(1, 200):
+        meter.delivered(150, 3600.0 + i * 0.002)
+    assert meter.rate == pytest.approx(500, rel=0.01)  # the hour is not in it
+    meter.delivered(150, 3600.0 + 200 * 0.002)
+    meter.delivered(5, 3700.0)  # the backlog ran out, then came back 100 s later
+    for i in range(1, 200):
+        meter.delivered(150, 3700.0 + i * 0.002)
+    assert meter.rate == pytest.approx(500, rel=0.01)
+
+
+def test_rate_estimate_prefers_a_measured_capacity_over_a_lower_bound() -> None:
+    assert rate_estimate(900.0, 1200.0, 100.0, 150.0) == 900.0  # this partner's own capacity
+    assert rate_estimate(None, 1200.0, 100.0, 150.0) == 1200.0  # another partner's on the same transport
+    assert rate_estimate(None, None, 100.0, 150.0) == 100.0  # lower bounds: deliveries came no faster
+    assert rate_estimate(None, None, None, 150.0) == 150.0
+    assert rate_estimate(None, None, None, None) is None
+    assert rate_estimate(0.0, None, 0.0, 7.0) == 7.0
 
 
 def test_without_a_reporting_hub_the_state_is_unknown_unless_the_registry_or_a_window_says() -> None:
@@ -305,3 +361,27 @@ def test_provision_warns_when_quorum_queues_would_exhaust_the_brokers_files(
     assert bool(warnings) is warned
     if warned:
         assert f"only {fd_total} files" in warnings[0] and f"{quorum} quorum queues" in warnings[0]
+
+
+def test_a_measured_capacity_is_kept_in_the_store_and_read_back_after_a_restart(store: Store) -> None:
+    from types import SimpleNamespace
+
+    from hub.delivery.monitor import Monitor
+
+    def monitor(*pids: str) -> tuple[Monitor, dict[str, SimpleNamespace]]:
+        runtimes = {pid: SimpleNamespace(busy=BusyRate(100)) for pid in pids}
+        service = SimpleNamespace(records=DeliveryRecords(store), runtimes=runtimes, config=None)
+        return Monitor(service, None), runtimes  # type: ignore[arg-type]
+
+    first, rts = monitor("kra-icms", "kentrade")
+    asyncio.run(first._keep_capacities(NOW))
+    assert DeliveryRecords(store).capacities() == {}  # nothing measured, nothing written
+    rts["kra-icms"].busy.rate = 812.5
+    asyncio.run(first._keep_capacities(NOW))
+    rts["kra-icms"].busy.rate = 790.0  # a newer measurement replaces it
+    asyncio.run(first._keep_capacities(NOW))
+    assert DeliveryRecords(store).capacities() == {"kra-icms": 790.0}
+    # a new process: the stored capacity is its estimate until it measures one of its own
+    second, rts2 = monitor("kra-icms", "kentrade")
+    asyncio.run(second._keep_capacities(NOW))
+    assert rts2["kra-icms"].busy.rate == 790.0 and rts2["kentrade"].busy.rate is None

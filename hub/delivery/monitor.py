@@ -29,7 +29,7 @@ from hub.config import PartnerStatus
 from hub.delivery.gate import StatusHold
 from hub.delivery.notices import send_due_notices
 from hub.delivery.records import DEAD, Snapshot, WindowRow
-from hub.delivery.status import PartnerView, partner_view
+from hub.delivery.status import PartnerView, partner_view, rate_estimate
 from hub.errors import BrokerUnavailable, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class Monitor:
         self._last_reissue = time.monotonic()
         self._last: dict[str, tuple[float, int, int]] = {}  # partner -> (when, delivered, held) at a snapshot
         self._capacity: dict[str, float] = {}  # transport kind -> best deliveries/s seen in all
+        self._capacity_saved: dict[str, float] | None = None  # partner -> capacity in the store (None: not read)
         self.views: dict[str, PartnerView] = {}
         # expired broker credentials revoked at start and once a minute, in a task of its own (hub.credentials)
         self._credentials = credentials.Sweeper(service.config, service.records.store)
@@ -85,6 +86,7 @@ class Monitor:
             gate = rt.gate
             if gate.held():  # since when each gate has been open (rate measurements) or held (pausing)
                 rt.open_since = None
+                rt.busy.paused()
                 gate.held_since = gate.held_since or mono_now
             else:
                 rt.open_since = rt.open_since or mono_now
@@ -230,6 +232,7 @@ class Monitor:
 
     async def _snapshot(self, now: datetime) -> None:
         s = self.service
+        await self._keep_capacities(now)
         stored = await asyncio.to_thread(s.records.held_counts)
         oldest_stored = await asyncio.to_thread(s.records.oldest_held)
         snaps: list[Snapshot] = []
@@ -242,6 +245,11 @@ class Monitor:
             rt.queued = max(queued - rt.drains_queued, 0)  # deliveries only, not this hub's drain orders
             held[pid] = rt.queued + len(rt.waiting) + sum(n for kind, n in stored.get(pid, {}).items() if kind != DEAD)
         self._observe_rates(time.monotonic(), held)
+        busiest: dict[str, float] = {}  # transport kind -> the best capacity measured for any of its partners
+        for rt in s.runtimes.values():
+            if rt.busy.rate is not None:
+                kind = rt.partner.transport.kind
+                busiest[kind] = max(busiest.get(kind, 0.0), rt.busy.rate)
         for pid, rt in s.runtimes.items():
             kinds = stored.get(pid, {})
             stamps = [v for v in rt.waiting.values() if v is not None]
@@ -251,21 +259,42 @@ class Monitor:
                 stamps.append(oldest_stored[pid])
             oldest = min(stamps) if stamps else None
             reasons = tuple(rt.gate.reasons())
-            fallback = self._capacity.get(rt.partner.transport.kind)
+            kind = rt.partner.transport.kind
+            estimate = rate_estimate(rt.busy.rate, busiest.get(kind), rt.rate_seen, self._capacity.get(kind))
             view = partner_view(rt.partner, reasons=reasons, inbox_depth=rt.inbox_ready, held=held[pid],
-                                dead=kinds.get(DEAD, 0), oldest_at=oldest, observed_rate=rt.rate_seen,
-                                window_until=rt.gate.window_until, now=now, fallback_rate=fallback)
+                                dead=kinds.get(DEAD, 0), oldest_at=oldest, observed_rate=estimate,
+                                window_until=rt.gate.window_until, now=now,
+                                window_end_delay=s.settings.monitor_interval / 2)
             self.views[pid] = view
             _gauges(view)
             snaps.append(Snapshot(pid, s.process, view.state, reasons, len(rt.waiting), rt.queued, rt.inbox_ready,
-                                  oldest, rt.rate_seen or fallback, rt.delivered,
+                                  oldest, estimate, rt.delivered,
                                   datetime.now(UTC)))  # freshness: wall time
         with contextlib.suppress(Exception):  # the store being down must not stop deliveries
             await asyncio.to_thread(s.records.put_snapshots, snaps)
 
+    async def _keep_capacities(self, now: datetime) -> None:
+        """Delivery capacities survive a restart: read from the store once (for the partners this process has
+        measured nothing for yet), written back when a new measurement differs."""
+        s = self.service
+        try:
+            if self._capacity_saved is None:
+                self._capacity_saved = await asyncio.to_thread(s.records.capacities)
+                for pid, rt in s.runtimes.items():
+                    if rt.busy.rate is None and pid in self._capacity_saved:
+                        rt.busy.rate = self._capacity_saved[pid]
+            changed = {pid: rt.busy.rate for pid, rt in s.runtimes.items()
+                       if rt.busy.rate is not None and rt.busy.rate != self._capacity_saved.get(pid)}
+            if changed:
+                await asyncio.to_thread(s.records.put_capacities, changed, now)
+                self._capacity_saved.update(changed)
+        except StoreUnavailable as exc:
+            self._store_down("capacity", exc)
+
     def _observe_rates(self, mono: float, held: dict[str, int]) -> None:
         """Deliveries per second, measured over snapshot intervals in which a partner had a backlog from start
-        to end and its gate stayed open (so the hub delivered as fast as it could), for the drain ETA: per
+        to end and its gate stayed open, for the drain ETA when no capacity was measured (``BusyRate``): a
+        lower bound, since deliveries may have come no faster than the ingest side made them. Per
         partner (EWMA), and in all per transport (the hub's delivery capacity, the best seen: the fallback
         for a partner with no measurement of its own, such as one that has just come out of a window)."""
         total: dict[str, tuple[int, float]] = {}

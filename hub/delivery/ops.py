@@ -179,7 +179,8 @@ def status(config: HubConfig, records: DeliveryRecords, clock: Clock) -> tuple[l
         views.append(partner_view(p, reasons=reasons, inbox_depth=inbox, held=held, dead=kinds.get(DEAD, 0),
                                   oldest_at=min(stamps) if stamps else None,
                                   observed_rate=sum(rates) if rates else None, window_until=until, now=now,
-                                  fallback_rate=best.get(p.transport.kind)))
+                                  fallback_rate=best.get(p.transport.kind),
+                                  window_end_delay=config.settings.delivery.monitor_interval / 2))
     return views, sorted({s.process for s in fresh})
 
 

@@ -7,6 +7,8 @@
   retried (``retry``), the ones parked behind it (``parked``), and the dead letters (``dead``).
 - ``maintenance_windows``: windows scheduled with ``hub windows add`` and the notices sent for them.
 - ``delivery_snapshots``: what each running hub sees per partner, for ``hub status`` in another process.
+- ``delivery_capacity`` (migration 0011): the latest delivery capacity measured per partner (its drain ETA
+  after a restart).
 
 Every method is synchronous (run it in a thread) and is one transaction.
 """
@@ -89,6 +91,14 @@ snapshots_t = sa.Table(
     sa.Column("rate", sa.Float, nullable=True),
     sa.Column("delivered", _BIGINT, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+capacity_t = sa.Table(
+    "delivery_capacity",
+    metadata,
+    sa.Column("partner", sa.String(32), primary_key=True),
+    sa.Column("rate", sa.Float, nullable=False),
+    sa.Column("measured_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 RETRY, PARKED, DEAD = "retry", "parked", "dead"
@@ -453,3 +463,18 @@ class DeliveryRecords:
     def drop_snapshots(self, process: str) -> None:
         with self.store._tx() as conn:
             conn.execute(snapshots_t.delete().where(snapshots_t.c.process == process))
+
+    # ------------------------------------------------------------ delivery capacity (drain ETA)
+
+    def put_capacities(self, rates: dict[str, float], now: datetime) -> None:
+        """The latest capacity measured per partner (deliveries/s), replacing the one stored."""
+        if not rates:
+            return
+        with self.store._tx() as conn:
+            conn.execute(capacity_t.delete().where(capacity_t.c.partner.in_(list(rates))))
+            conn.execute(capacity_t.insert(), [{"partner": p, "rate": r, "measured_at": now}
+                                               for p, r in rates.items()])
+
+    def capacities(self) -> dict[str, float]:
+        with self.store._tx() as conn:
+            return {p: float(r) for p, r in conn.execute(sa.select(capacity_t.c.partner, capacity_t.c.rate))}

@@ -65,6 +65,7 @@ from hub.config import HubConfig, Partner, PartnerStatus
 from hub.delivery.gate import Circuit, HoldEnded, LaneYield, PartnerGate, RateLimit, StatusHold
 from hub.delivery.monitor import Monitor
 from hub.delivery.records import BLOCKED, DEAD, DeliveryRecords, HeldDelivery
+from hub.delivery.status import BusyRate
 from hub.errors import BrokerUnavailable, ErrorDetail, StoreUnavailable, TransientError
 from hub.ids import ack_id
 from hub.sessions import keep_running
@@ -108,7 +109,8 @@ class Runtime:
     in_flight: int = 0  # sends under way (reserved places in the inbox)
     idle_since: float | None = None
     queued: int = 0  # ready in the partition queues at the last poll
-    rate_seen: float | None = None
+    rate_seen: float | None = None  # deliveries/s over snapshot intervals with a backlog (monitor)
+    busy: BusyRate = field(default_factory=lambda: BusyRate(100))  # capacity: deliveries/s while consumers are full
     open_since: float | None = None  # monotonic time since which the gate has been open (monitor)
     consumers: list[tuple[Any, str, int]] = field(default_factory=list)  # (queue, consumer tag, partition)
     given_back_oldest: datetime | None = None  # oldest queue timestamp given back when paused (hub status)
@@ -157,7 +159,8 @@ class DeliveryService:
             if p.status is not PartnerStatus.ACTIVE:
                 gate.status_reason = p.status.value
                 gate.status_hold = StatusHold(p.status.value, None, self.hold_limit)  # the monitor adds the record's
-            rt = Runtime(p, gate, RateLimit(p.drain_rate), p.max_attempts or self.settings.max_attempts)
+            rt = Runtime(p, gate, RateLimit(p.drain_rate), p.max_attempts or self.settings.max_attempts,
+                         busy=BusyRate(self.settings.prefetch))
             if p.transport.kind == "http":
                 from hub.provision import webhook_secret_name
 
@@ -488,6 +491,7 @@ class DeliveryService:
             metrics.DELIVERY_ATTEMPTS.labels(rt.partner.id, "delivered").inc()
             metrics.DELIVERIES.labels(rt.partner.id, held.msg_type).inc()
             rt.delivered += 1
+            rt.busy.delivered(len(rt.waiting), time.monotonic())
             if rt.partner.transport.kind == "amqp":
                 rt.sent_since_poll += 1
             if rt.gate.status_reason:  # an operator released it: keep the partner unpaused while they go
