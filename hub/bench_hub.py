@@ -455,7 +455,7 @@ class HubBench:
         doc: dict[str, Any] = json.loads(r.stdout)
         return next(p for p in doc["partners"] if p["partner"] == DRAIN_TARGET)
 
-    async def drain(self, docs: list[mx.Doc], timeout: float = 1800) -> dict[str, Any]:
+    async def drain(self, docs: list[mx.Doc], tag: str = "drain-backlog", timeout: float = 1800) -> dict[str, Any]:
         """A window for DRAIN_TARGET (moved by the hub's file clock), the docs sent while it is active (every
         one makes a delivery to it, held in hub.out), then the window ends: the rate its backlog drains at
         (unlimited drain rate), against the ETA ``hub status --json`` showed just before the end."""
@@ -485,7 +485,7 @@ class HubBench:
         others0 = self.inboxes.total() - self.inboxes.totals()[target_queue]
         phase0 = self.inboxes.total()
         t0 = time.monotonic()
-        res = await self.load(docs, "drain-backlog", expected=None, timeout=timeout)
+        res = await self.load(docs, tag, expected=None, timeout=timeout)  # the tag makes the message ids
         inboxes = self.inboxes
         await inboxes.wait_for(lambda: inboxes.total() - inboxes.totals()[target_queue] - others0 >= others, timeout)
         await self.settle(but=DRAIN_TARGET)  # the window's notices too (they count among the other inboxes')
@@ -517,6 +517,7 @@ class HubBench:
                            "delivery rate yet",
             "target": DRAIN_TARGET, "backlog_build_seconds": round(backlog_seconds, 1),
             "backlog_ingest_msgs_per_s": res.as_dict()["ingest_msgs_per_s"],
+            "backlog_messages": len(docs), "backlog_outcomes": res.outcomes,
             "drain_rate_setting": "unlimited",
             # the backlog's messages: their acks and every delivery published twice (hub.out, inbox), with the
             # window's maintenance notices (a few deliveries) counted in
