@@ -426,6 +426,20 @@ class Store:
             return sqlite_insert(table).on_conflict_do_nothing()
         return table.insert()
 
+    def _upsert(self, table: sa.Table, key: str, columns: Sequence[str]) -> Any:
+        """An insert that, on a row with the same ``key``, updates ``columns`` instead (two hub processes may
+        write the same row at once: a delete and insert would collide on the key)."""
+        name = self.engine.dialect.name
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            pg = pg_insert(table)
+            return pg.on_conflict_do_update(index_elements=[key], set_={c: pg.excluded[c] for c in columns})
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(table)
+        return lite.on_conflict_do_update(index_elements=[key], set_={c: lite.excluded[c] for c in columns})
+
     def add_ack_drops(self, counts: dict[str, int]) -> None:
         if not counts:
             return

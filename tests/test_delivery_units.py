@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from hub import topology as t
 from hub.config import Partner
-from hub.delivery.gate import CLOSED, HALF_OPEN, OPEN, Circuit, PartnerGate
+from hub.delivery.gate import CLOSED, HALF_OPEN, OPEN, Circuit, PartnerGate, RateLimit
 from hub.delivery.notices import due
 from hub.delivery.records import BLOCKED, DEAD, PARKED, RETRY, DeliveryRecords, HeldDelivery, WindowRow
 from hub.delivery.status import BusyRate, partner_view, rate_estimate
-from hub.delivery.worker import backoff
+from hub.delivery.worker import Runtime, backoff
 from hub.store import Store
 
 NOW = datetime(2026, 2, 9, 3, 0, tzinfo=UTC)
@@ -385,3 +385,16 @@ def test_a_measured_capacity_is_kept_in_the_store_and_read_back_after_a_restart(
     second, rts2 = monitor("kra-icms", "kentrade")
     asyncio.run(second._keep_capacities(NOW))
     assert rts2["kra-icms"].busy.rate == 790.0 and rts2["kentrade"].busy.rate is None
+
+
+def test_deliveries_taken_are_counted_per_partition_queue_for_the_capacity_measurement() -> None:
+    rt = Runtime(partner(), PartnerGate("kra-icms", Circuit(5, 30.0)), RateLimit(None), 10)
+    for i in range(25):  # four partitions holding 25 each: no consumer is full at a prefetch of 100
+        for k in range(4):
+            rt.take(f"m{k}-{i}", None, k)
+    rt.take("m0-0", NOW, 0)  # the same delivery again (its timestamp known now): still one
+    assert rt.taken == {0: 25, 1: 25, 2: 25, 3: 25} and len(rt.waiting) == 100 and rt.waiting["m0-0"] == NOW
+    rt.untake("m1-3", 1)
+    rt.untake("m1-3", 1)  # acked, then given back in a race: counted once
+    rt.untake("never-taken", 2)
+    assert rt.taken == {0: 25, 1: 24, 2: 25, 3: 25} and len(rt.waiting) == 99

@@ -268,7 +268,7 @@ class Monitor:
             self.views[pid] = view
             _gauges(view)
             snaps.append(Snapshot(pid, s.process, view.state, reasons, len(rt.waiting), rt.queued, rt.inbox_ready,
-                                  oldest, estimate, rt.delivered,
+                                  oldest, estimate if rt.delivered else None, rt.delivered,
                                   datetime.now(UTC)))  # freshness: wall time
         with contextlib.suppress(Exception):  # the store being down must not stop deliveries
             await asyncio.to_thread(s.records.put_snapshots, snaps)

@@ -143,6 +143,7 @@ def status(config: HubConfig, records: DeliveryRecords, clock: Clock) -> tuple[l
     """Every partner's view, and the processes whose fresh snapshots it used."""
     now = clock.now()
     snaps = records.snapshots()
+    capacities = records.capacities()
     stored = records.held_counts()
     oldest_stored = records.oldest_held()
     windows = [w for w in records.windows(False, now) if w.active(now)]
@@ -174,7 +175,10 @@ def status(config: HubConfig, records: DeliveryRecords, clock: Clock) -> tuple[l
         reasons: tuple[str, ...] | None = None
         if mine:
             reasons = tuple(sorted({r for s in mine for r in s.reasons}))
+        # each delivering hub reports its own rate (they add up); with none, the capacity last measured
         rates = [s.rate for s in mine if s.rate]
+        if not rates and p.id in capacities:
+            rates = [capacities[p.id]]
         until = max((w.end for w in windows if w.target == p.id), default=None)
         views.append(partner_view(p, reasons=reasons, inbox_depth=inbox, held=held, dead=kinds.get(DEAD, 0),
                                   oldest_at=min(stamps) if stamps else None,

@@ -470,10 +470,9 @@ class DeliveryRecords:
         """The latest capacity measured per partner (deliveries/s), replacing the one stored."""
         if not rates:
             return
-        with self.store._tx() as conn:
-            conn.execute(capacity_t.delete().where(capacity_t.c.partner.in_(list(rates))))
-            conn.execute(capacity_t.insert(), [{"partner": p, "rate": r, "measured_at": now}
-                                               for p, r in rates.items()])
+        with self.store._tx() as conn:  # sorted: two processes writing the same rows lock them in one order
+            conn.execute(self.store._upsert(capacity_t, "partner", ("rate", "measured_at")),
+                         [{"partner": p, "rate": rates[p], "measured_at": now} for p in sorted(rates)])
 
     def capacities(self) -> dict[str, float]:
         with self.store._tx() as conn:

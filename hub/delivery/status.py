@@ -43,10 +43,11 @@ class PartnerView:
 
 class BusyRate:
     """How fast a partner's deliveries go when the hub has more for it than it can send (its *capacity*):
-    deliveries per second counted only while its consumers hold at least ``full`` unacked deliveries, so the
-    broker has more ready than the hub takes. The rate seen at other times is bounded by how fast deliveries
-    arrive (the ingest side), not by delivery: a drain after a window goes several times faster than that,
-    and an ETA from it was 2x to 8x too long (issue 7's benchmark).
+    deliveries per second counted only while the consumer of the delivery's partition queue holds at least
+    ``full`` (half its prefetch) unacked deliveries, so the broker has more ready than the hub takes. The rate
+    seen at other times is bounded by how fast deliveries arrive (the ingest side), not by delivery: a drain
+    after a window goes several times faster than that, and an ETA from it was 2x to 8x too long (issue 7's
+    benchmark).
 
     A gap of more than ``max_gap`` seconds between two counted deliveries (a held gate, a retry, a window)
     starts a new measurement instead of counting the pause. A measurement is taken over at least ``span``
@@ -64,7 +65,8 @@ class BusyRate:
         self._span = 0.0
 
     def delivered(self, waiting: int, now: float) -> None:
-        """One delivery done at monotonic time ``now`` with ``waiting`` deliveries taken and not yet acked."""
+        """One delivery done at monotonic time ``now``, ``waiting`` deliveries of its partition queue taken
+        and not yet acked."""
         if waiting < self.full:
             self._last = None
             return

@@ -102,6 +102,7 @@ class Runtime:
     max_attempts: int
     transport: Transport | None = None
     waiting: dict[str, datetime | None] = field(default_factory=dict)  # taken from a queue, not yet acked
+    taken: dict[int, int] = field(default_factory=dict)  # partition -> how many of ``waiting`` came from it
     delivered: int = 0
     inbox_ready: int | None = None
     inbox_consumers: int | None = None
@@ -115,6 +116,16 @@ class Runtime:
     consumers: list[tuple[Any, str, int]] = field(default_factory=list)  # (queue, consumer tag, partition)
     given_back_oldest: datetime | None = None  # oldest queue timestamp given back when paused (hub status)
     drains_queued: int = 0  # drain orders this hub queued and has not taken back yet (not deliveries)
+
+    def take(self, message_id: str, stamp: datetime | None, partition: int) -> None:
+        if message_id not in self.waiting:
+            self.taken[partition] = self.taken.get(partition, 0) + 1
+        self.waiting[message_id] = stamp
+
+    def untake(self, message_id: str, partition: int) -> None:
+        if message_id in self.waiting:
+            del self.waiting[message_id]
+            self.taken[partition] = max(self.taken.get(partition, 0) - 1, 0)
 
 
 @dataclass
@@ -160,7 +171,9 @@ class DeliveryService:
                 gate.status_reason = p.status.value
                 gate.status_hold = StatusHold(p.status.value, None, self.hold_limit)  # the monitor adds the record's
             rt = Runtime(p, gate, RateLimit(p.drain_rate), p.max_attempts or self.settings.max_attempts,
-                         busy=BusyRate(self.settings.prefetch))
+                         # half the prefetch: a full consumer dips below its prefetch between an ack and
+                         # the broker's next delivery; a flow that ingest bounds keeps a few
+                         busy=BusyRate(max(self.settings.prefetch // 2, 1)))
             if p.transport.kind == "http":
                 from hub.provision import webhook_secret_name
 
@@ -215,6 +228,7 @@ class DeliveryService:
             for pid, rt in self.runtimes.items():
                 rt.gate.circuit.probing = False  # a probe cut short by the last session's end
                 rt.waiting.clear()
+                rt.taken.clear()
                 if rt.partner.transport.kind == "amqp":
                     rt.transport = AmqpInboxTransport(self._pub, pid)
                 rt.consumers.clear()
@@ -263,7 +277,7 @@ class DeliveryService:
             key = _header(msg, LANE) or msg.message_id or uuid.uuid4().hex
             rt = self.runtimes[pid]
             if _header(msg, CONTROL) is None:
-                rt.waiting[msg.message_id or ""] = msg.timestamp
+                rt.take(msg.message_id or "", msg.timestamp, k)
             elif not msg.redelivered:
                 rt.drains_queued = max(rt.drains_queued - 1, 0)
             lane = lanes.get(key)
@@ -295,7 +309,7 @@ class DeliveryService:
                 await self._step(rt, lane, msg, first)
                 first = False
                 await msg.ack()
-                rt.waiting.pop(msg.message_id or "", None)
+                rt.untake(msg.message_id or "", lane.partition)
                 lane.items.popleft()
         except asyncio.CancelledError:
             raise
@@ -345,7 +359,7 @@ class DeliveryService:
             oldest = min(stamps)
             rt.given_back_oldest = min(rt.given_back_oldest or oldest, oldest)
         for msg in items:
-            rt.waiting.pop(msg.message_id or "", None)
+            rt.untake(msg.message_id or "", lane.partition)
             with contextlib.suppress(aio_pika.exceptions.AMQPError):
                 await msg.nack(requeue=True)
 
@@ -491,7 +505,7 @@ class DeliveryService:
             metrics.DELIVERY_ATTEMPTS.labels(rt.partner.id, "delivered").inc()
             metrics.DELIVERIES.labels(rt.partner.id, held.msg_type).inc()
             rt.delivered += 1
-            rt.busy.delivered(len(rt.waiting), time.monotonic())
+            rt.busy.delivered(rt.taken.get(held.partition, 0), time.monotonic())
             if rt.partner.transport.kind == "amqp":
                 rt.sent_since_poll += 1
             if rt.gate.status_reason:  # an operator released it: keep the partner unpaused while they go
