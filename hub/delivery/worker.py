@@ -351,17 +351,20 @@ class DeliveryService:
 
     async def _give_back(self, rt: Runtime, lane: Lane) -> None:
         """The partner is paused: return the lane's messages to their queue, in lane order (nothing was sent
-        nor stored for them since they were taken; a drain order resumes from the store when it returns)."""
-        items = list(lane.items)
-        lane.items.clear()
-        stamps = [m.timestamp for m in items if m.timestamp is not None and _header(m, CONTROL) is None]
-        if stamps:
-            oldest = min(stamps)
-            rt.given_back_oldest = min(rt.given_back_oldest or oldest, oldest)
-        for msg in items:
-            rt.untake(msg.message_id or "", lane.partition)
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await msg.nack(requeue=True)
+        nor stored for them since they were taken; a drain order resumes from the store when it returns).
+        Until the lane is empty: a message the consumer received while these were given back (until the
+        broker confirms its cancellation) joins this lane, whose task ends here, and would stay taken."""
+        while lane.items:
+            items = list(lane.items)
+            lane.items.clear()
+            stamps = [m.timestamp for m in items if m.timestamp is not None and _header(m, CONTROL) is None]
+            if stamps:
+                oldest = min(stamps)
+                rt.given_back_oldest = min(rt.given_back_oldest or oldest, oldest)
+            for msg in items:
+                rt.untake(msg.message_id or "", lane.partition)
+                with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                    await msg.nack(requeue=True)
 
     async def pause(self, rt: Runtime) -> None:
         """Stop taking the partner's deliveries while it stays held: a delivery kept unacknowledged for the
@@ -370,11 +373,15 @@ class DeliveryService:
         # resumed when the first status hold of those given back ends (those waiting at the gate now; the rest
         # of their queues were queued later), or that of a delivery queued from now on at the soonest
         rt.gate.on_pause(self.clock.now() + self.hold_limit)
-        rt.gate.paused = True
-        rt.gate.notify()
+        # the consumers first, then the lanes give back: what they return then stays in the queues, in order.
+        # The other way round, a message given back to a consumer still active came straight back into a lane
+        # being given back or a new one: it stayed taken with that lane's task gone (the consignment stalled
+        # until a restart), or returned after later ones (out of order; tests/test_pause_giveback.py)
         for queue, tag, _k in rt.consumers:
             with contextlib.suppress(aio_pika.exceptions.AMQPError):
                 await queue.cancel(tag)
+        rt.gate.paused = True
+        rt.gate.notify()
         log.info("deliveries paused while the partner is held", partner=rt.partner.id,
                  reasons=rt.gate.reasons())
 
@@ -394,11 +401,12 @@ class DeliveryService:
         """Give the lane's messages back to the broker (they return in order, before later ones), after a
         pause so that a failing store is not hammered."""
         await asyncio.sleep(1.0)
-        items = list(lane.items)
-        lane.items.clear()
-        for msg in items:
-            with contextlib.suppress(Exception):
-                await msg.nack(requeue=True)
+        while lane.items:  # those that joined the lane meanwhile too (its task ends here)
+            items = list(lane.items)
+            lane.items.clear()
+            for msg in items:
+                with contextlib.suppress(Exception):
+                    await msg.nack(requeue=True)
 
     async def _from_queue(self, rt: Runtime, lane: Lane, msg: AbstractIncomingMessage) -> None:
         held = _held(rt.partner.id, lane, msg)
