@@ -21,7 +21,7 @@ from hub.queries import consignment_view
 from hub.secrets import Secrets
 from hub.store import Store
 from tests.conftest import ROOT
-from tests.test_queries import LIFE, NO_BANK, UCR
+from tests.test_queries import NO_BANK, UCR, commit_life
 
 
 class Hub:
@@ -53,26 +53,8 @@ class Hub:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    from hub.catalogue import Catalogue
-    from hub.client import content_type_for
-    from hub.routing import RoutingTable
-    from hub.store import AcceptedRow
-    from hub.timeline import observe
-    from tests.conftest import EXAMPLES
-
     h = Hub(tmp_path_factory.mktemp("api"))
-    table = RoutingTable.from_config(h.config)
-    catalogue = Catalogue()
-    rows, observations = [], []
-    now = datetime(2026, 11, 1, tzinfo=UTC)
-    for sender, rel, msg_type in LIFE:
-        data = (EXAMPLES / rel).read_bytes()
-        body = catalogue.decode(data, content_type_for(Path(rel).name, data), msg_type)
-        obs = observe(body, body.keys(), sender, rel, now, table.partner_of)
-        assert obs is not None
-        rows.append(AcceptedRow(sender, rel, "a" * 64, msg_type, body.keys().ucr, ()))
-        observations.append(obs)
-    h.store.commit_batch(rows, [], correlation=observations)
+    commit_life(h.store, h.config)
     try:
         yield h
     finally:

@@ -33,7 +33,7 @@ from hub.logs import mask_text
 from hub.secrets import Secrets
 from hub.store import Store
 from hub.windows import EAT
-from tests.conftest import EXAMPLES, REQUIRE, ROOT
+from tests.conftest import REQUIRE, ROOT
 
 PINS = ("P051234567A", "P051234568B", "P051234569C")  # clearing agent, importer, insurer (tests/test_track_e2e.py)
 PHONE, NATIONAL_ID = "0712345678", "23456789"
@@ -73,24 +73,9 @@ def make_config(tmp: Path) -> HubConfig:
 def seed(store: Store, config: HubConfig) -> None:
     """The example consignment's life (parties with KRA PINs), and a dead letter whose last error and a window
     whose reason hold a PIN, a phone number and a national id."""
-    from hub.catalogue import Catalogue
-    from hub.client import content_type_for
-    from hub.routing import RoutingTable
-    from hub.store import AcceptedRow
-    from hub.timeline import observe
-    from tests.test_queries import LIFE
+    from tests.test_queries import commit_life
 
-    table, catalogue = RoutingTable.from_config(config), Catalogue()
-    rows, observations = [], []
-    now = datetime(2026, 11, 1, tzinfo=UTC)
-    for sender, rel, msg_type in LIFE:
-        data = (EXAMPLES / rel).read_bytes()
-        body = catalogue.decode(data, content_type_for(Path(rel).name, data), msg_type)
-        obs = observe(body, body.keys(), sender, rel, now, table.partner_of)
-        assert obs is not None
-        rows.append(AcceptedRow(sender, rel, "a" * 64, msg_type, body.keys().ucr, ()))
-        observations.append(obs)
-    store.commit_batch(rows, [], correlation=observations)
+    commit_life(store, config)
     records = DeliveryRecords(store)
     for n in range(3):
         records.dead_head(HeldDelivery(

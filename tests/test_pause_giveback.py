@@ -35,12 +35,8 @@ REGISTRY: list[dict[str, Any]] = [
 def paused_hub(broker: None, tmp_path: Path, secrets_file: Path) -> Iterator[HubUnderTest]:
     hut = HubUnderTest(tmp_path, secrets_file=secrets_file, partners=REGISTRY,
                        settings={"delivery": {"partitions": 2, "pause_after": PAUSE_AFTER}})
-    try:
-        hut.provision()
-        hut.start()
+    with hut.running():
         yield hut
-    finally:
-        hut.close()
 
 
 def entry(n: int) -> bytes:

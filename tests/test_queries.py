@@ -46,6 +46,21 @@ LIFE = [  # (sender, example, type): every step of UCR's life the examples hold
 LIFE_TYPES = {t for _s, rel, t in LIFE if NO_BANK.lower() not in rel and "amoxicillin" not in rel}
 
 
+def commit_life(store: Store, config: HubConfig) -> None:
+    """Record every step of ``LIFE`` in the store as the hub would have accepted it (rows and timeline)."""
+    table, catalogue = RoutingTable.from_config(config), Catalogue()
+    rows, observations = [], []
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    for sender, rel, msg_type in LIFE:
+        data = (EXAMPLES / rel).read_bytes()
+        body = catalogue.decode(data, content_type_for(Path(rel).name, data), msg_type)
+        obs = observe(body, body.keys(), sender, rel, now, table.partner_of)
+        assert obs is not None
+        rows.append(AcceptedRow(sender, rel, "a" * 64, msg_type, body.keys().ucr, ()))
+        observations.append(obs)
+    store.commit_batch(rows, [], correlation=observations)
+
+
 def _other_importers_idf() -> bytes:
     text = (EXAMPLES / "idf/valid/amoxicillin-kenbo-no-bank.xml").read_text()
     return text.replace(NO_BANK, OTHER).replace("E2600415102", "E2600499001").replace(

@@ -29,6 +29,7 @@ from hub.delivery.gate import CANCEL, HELD_CANCELLED, REJECT, RELEASE, Circuit, 
 from hub.delivery.records import DEAD, PARKED, DeliveryRecords, HeldDelivery
 from hub.testing import HubUnderTest
 from tests.conftest import EXAMPLES, example
+from tests.test_holding import eventually
 
 pytestmark = [pytest.mark.broker]
 
@@ -220,17 +221,6 @@ def dlq(hut: HubUnderTest) -> list[dict[str, Any]]:
     return rows
 
 
-async def until(check: Callable[[], Any], within: float, what: str) -> Any:
-    deadline = time.monotonic() + within
-    last = None
-    while time.monotonic() < deadline:
-        last = await asyncio.to_thread(check)
-        if last:
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last}")
-
-
 async def inbox(hut: HubUnderTest, pid: str, want: int, within: float = 30) -> list[str]:
     got: list[str] = []
     deadline = time.monotonic() + within
@@ -269,7 +259,7 @@ async def test_held_past_the_limit_they_are_dead_letters_with_partner_suspended_
             await c.publish(entry(consignment, n), ENTRY, content_type="application/json", message_id=mid)
     heads = sorted(f"x-{c}-0" for c in (0, 1, 2, 3, 4, 5, 9))
 
-    await until(lambda: len(dlq(hut)) >= len(heads), 45, "7 dead letters")
+    await eventually(lambda: len(dlq(hut)) >= len(heads), 45, "7 dead letters")
     got_acks = await acks(hut, SENDER, lambda a: len([x for x in a if x["status"] == "delivery_failed"]) >= 7)
     await asyncio.sleep(1.5)  # anything more would show now
     dead = dlq(hut)
@@ -317,7 +307,7 @@ async def test_release_held_delivers_while_suspended_and_cancel_held_dead_letter
         doc: dict[str, Any] = json.loads(ok(hut, "partners", "held", RCPT, "--json"))
         return doc if doc["queues"] and doc["queues"]["messages"] == 8 else None
 
-    held = await until(queued, 20, "the management API to count 8 in hub.out")  # its figures lag up to 5 s
+    held = await eventually(queued, 20, "the management API to count 8 in hub.out")  # its figures lag up to 5 s
     assert held["store"]["deliveries"] == 0 and held["decision"] is None
     assert hut.logged("deliveries paused while the partner is held") >= 1  # the release has to resume it
     ok(hut, "partners", "release-held", RCPT, "--reason", "urgent: perishable cargo")
@@ -333,7 +323,7 @@ async def test_release_held_delivers_while_suspended_and_cancel_held_dead_letter
             await c.publish(entry(n % 2, 100 + n), ENTRY, content_type="application/json", message_id=f"r-{n % 2}-{n}")
     assert await inbox(hut, RCPT, 1, within=4) == []
     ok(hut, "partners", "cancel-held", RCPT, "--reason", "the agency asked us to drop them")
-    await until(lambda: len(dlq(hut)) >= 2, 30, "2 dead letters")
+    await eventually(lambda: len(dlq(hut)) >= 2, 30, "2 dead letters")
     dead = dlq(hut)
     assert sorted(d["correlation_id"] for d in dead) == ["r-0-8", "r-1-9"]
     assert {d["reason"] for d in dead} == {HELD_CANCELLED}

@@ -69,12 +69,8 @@ def tls_ca(broker: None) -> Path:
 def tls_hub(tls_ca: Path, tmp_path_factory: pytest.TempPathFactory, secrets_file: Path) -> Iterator[HubUnderTest]:
     hut = HubUnderTest(tmp_path_factory.mktemp("tls"), secrets_file=secrets_file, partners=REGISTRY,
                        settings={"broker": {"url": TLS_URL, "tls_ca_file": str(tls_ca)}})
-    try:
-        hut.provision()
-        hut.start()
+    with hut.running():
         yield hut
-    finally:
-        hut.close()
 
 
 def _entry() -> bytes:

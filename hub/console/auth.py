@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hub.secrets import write_private_json
+
 SCHEMA = "hub.console-operators/1"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 MIN_PASSWORD = 12
@@ -164,12 +166,7 @@ class Operators:
     def _write(self, doc: dict[str, Any]) -> None:
         doc["schema"] = SCHEMA
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        write_private_json(self.path, doc)
         with self._lock:
             self._stamp = None
 

@@ -29,14 +29,20 @@ from hub.windows import HUB_TARGET, Window, affected_partners, plan_window
 FRESH = 15.0  # seconds: a hub's snapshot older than this is not trusted for the live state
 
 
+async def hub_connection(config: HubConfig, password: str, purpose: str) -> Any:
+    """A command's own connection as the hub's broker user; ``BrokerUnavailable`` naming ``purpose`` if the
+    broker cannot be reached."""
+    b = config.settings.broker
+    try:
+        return await broker_connect(broker_url(b.url, b.vhost, b.user, password), b, timeout=10)
+    except (aio_pika.exceptions.AMQPError, OSError) as exc:
+        raise BrokerUnavailable(f"cannot reach the broker{purpose}: {type(exc).__name__}") from exc
+
+
 async def order_drains(config: HubConfig, password: str, lanes: list[tuple[str, str, int]]) -> None:
     if not lanes:
         return
-    b = config.settings.broker
-    try:
-        conn = await broker_connect(broker_url(b.url, b.vhost, b.user, password), b, timeout=10)
-    except (aio_pika.exceptions.AMQPError, OSError) as exc:
-        raise BrokerUnavailable(f"cannot reach the broker to queue drain orders: {type(exc).__name__}") from exc
+    conn = await hub_connection(config, password, " to queue drain orders")
     try:
         ch = await conn.channel(publisher_confirms=True, on_return_raises=True)
         await asyncio.gather(*(publish_drain(ch, pid, lane, k) for pid, lane, k in lanes))
@@ -300,11 +306,7 @@ async def settle_parked(config: HubConfig, store: Any, password: str, clock: Clo
     pipeline = Pipeline(config, store, password, clock=clock)
     pipeline.stop()  # a store failure raises here instead of being retried for ever (this is a command)
     await pipeline._refresh_registry()
-    b = config.settings.broker
-    try:
-        conn = await broker_connect(broker_url(b.url, b.vhost, b.user, password), b, timeout=10)
-    except (aio_pika.exceptions.AMQPError, OSError) as exc:
-        raise BrokerUnavailable(f"cannot reach the broker: {type(exc).__name__}") from exc
+    conn = await hub_connection(config, password, "")
     try:
         ch = await conn.channel(publisher_confirms=True, on_return_raises=True)
         if decision == "complete":
